@@ -1,0 +1,44 @@
+// The blob service as adapters see it: one method per Azure operation, in domain terms.
+// `now` is read once per request by the adapter from the injected clock and passed down.
+import type {
+  BlobRef, BlockListView, Conditions, ContainerRef, ContainerView, CopyResult, CopySource, GetBlobResult,
+  LeaseAction, LeaseResult, ListBlobsRequest, ListBlobsResult, ListContainersRequest, ListContainersResult,
+  Metadata, PublicAccess, PutBlobRequest, PutBlockListRequest, ServiceProperties, SignedIdentifier,
+  WriteResult, BlobHttpHeaders, BodySource, ByteRange, BlobView,
+} from './model.js';
+
+export interface BlobApi {
+  // Account
+  getServiceProperties(account: string): Promise<ServiceProperties>;
+  setServiceProperties(account: string, change: ServiceProperties): Promise<void>;
+  listContainers(account: string, request: ListContainersRequest, now: number): Promise<ListContainersResult>;
+
+  // Containers
+  createContainer(ref: ContainerRef, options: { metadata: Metadata; publicAccess: PublicAccess | null }, now: number): Promise<WriteResult>;
+  getContainer(ref: ContainerRef, options: { leaseId?: string }, now: number): Promise<ContainerView>;
+  deleteContainer(ref: ContainerRef, options: { leaseId?: string; conditions: Conditions }, now: number): Promise<void>;
+  setContainerMetadata(ref: ContainerRef, options: { metadata: Metadata; leaseId?: string; conditions: Conditions }, now: number): Promise<WriteResult>;
+  getContainerAcl(ref: ContainerRef, options: { leaseId?: string }, now: number): Promise<{ container: ContainerView; identifiers: SignedIdentifier[] }>;
+  setContainerAcl(ref: ContainerRef, options: { publicAccess: PublicAccess | null; identifiers: SignedIdentifier[]; leaseId?: string; conditions: Conditions }, now: number): Promise<WriteResult>;
+  leaseContainer(ref: ContainerRef, action: LeaseAction, conditions: Conditions, now: number): Promise<LeaseResult>;
+  listBlobs(ref: ContainerRef, request: ListBlobsRequest, now: number): Promise<ListBlobsResult>;
+
+  // Blobs
+  putBlob(ref: BlobRef, request: PutBlobRequest, now: number): Promise<WriteResult>;
+  putBlock(ref: BlobRef, blockId: string, body: BodySource, options: { leaseId?: string }, now: number): Promise<{ contentMd5: string }>;
+  putBlockFromUrl(ref: BlobRef, blockId: string, source: CopySource, options: { leaseId?: string }, now: number): Promise<{ contentMd5: string }>;
+  putBlockList(ref: BlobRef, request: PutBlockListRequest, now: number): Promise<WriteResult>;
+  getBlockList(ref: BlobRef, options: { leaseId?: string }, now: number): Promise<BlockListView>;
+  getBlob(ref: BlobRef, options: { range?: ByteRange; conditions: Conditions; leaseId?: string }, now: number): Promise<GetBlobResult>;
+  getBlobProperties(ref: BlobRef, options: { conditions: Conditions; leaseId?: string }, now: number): Promise<BlobView>;
+  setBlobHttpHeaders(ref: BlobRef, options: { headers: BlobHttpHeaders; conditions: Conditions; leaseId?: string }, now: number): Promise<WriteResult>;
+  setBlobMetadata(ref: BlobRef, options: { metadata: Metadata; conditions: Conditions; leaseId?: string }, now: number): Promise<WriteResult>;
+  deleteBlob(ref: BlobRef, options: { conditions: Conditions; leaseId?: string; deleteSnapshots?: 'include' | 'only' }, now: number): Promise<void>;
+  copyBlob(ref: BlobRef, source: CopySource, options: { metadata?: Metadata; conditions: Conditions; leaseId?: string }, now: number): Promise<CopyResult>;
+  putBlobFromUrl(ref: BlobRef, source: CopySource, options: { headers?: BlobHttpHeaders; metadata: Metadata; conditions: Conditions; leaseId?: string; copySourceProperties: boolean }, now: number): Promise<WriteResult>;
+  abortCopy(ref: BlobRef, copyId: string, options: { leaseId?: string }, now: number): Promise<void>;
+  leaseBlob(ref: BlobRef, action: LeaseAction, conditions: Conditions, now: number): Promise<LeaseResult>;
+
+  /** Whether anonymous reads are allowed (public access level of a live container). */
+  publicAccessOf(ref: ContainerRef): Promise<PublicAccess | null>;
+}

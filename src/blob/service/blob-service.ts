@@ -1,0 +1,51 @@
+// BlobService: the blob service behind every adapter (Blob REST today, ARM and the CLI later).
+// It only routes each operation to the module that owns its rules.
+import type { BlockStore } from '../../engine/blocks/block-store.js';
+import type { MetaStore } from '../../engine/meta/meta-store.js';
+import { EtagSource } from '../../platform/ids.js';
+import type { BlobApi } from './api.js';
+import { Blobs } from './blobs.js';
+import { Containers } from './containers.js';
+import { listBlobs } from './listing.js';
+import type { ContainerRef, ListBlobsRequest, ListBlobsResult } from './model.js';
+
+export interface BlobServiceDeps {
+  meta: MetaStore;
+  blocks: BlockStore;
+}
+
+export function createBlobService(deps: BlobServiceDeps): BlobApi {
+  const etags = new EtagSource();
+  const containers = new Containers({ meta: deps.meta, etags });
+  const blobs = new Blobs({ meta: deps.meta, blocks: deps.blocks, etags });
+  const list = (ref: ContainerRef, request: ListBlobsRequest, now: number): Promise<ListBlobsResult> =>
+    deps.meta.read((tx) => listBlobs(tx, ref, request, now));
+  return {
+    getServiceProperties: (a) => containers.getServiceProperties(a),
+    setServiceProperties: (a, c) => containers.setServiceProperties(a, c),
+    listContainers: (a, r, n) => containers.listContainers(a, r, n),
+    createContainer: (r, o, n) => containers.createContainer(r, o, n),
+    getContainer: (r, o, n) => containers.getContainer(r, o, n),
+    deleteContainer: (r, o, n) => containers.deleteContainer(r, o, n),
+    setContainerMetadata: (r, o, n) => containers.setContainerMetadata(r, o, n),
+    getContainerAcl: (r, o, n) => containers.getContainerAcl(r, o, n),
+    setContainerAcl: (r, o, n) => containers.setContainerAcl(r, o, n),
+    leaseContainer: (r, a, c, n) => containers.leaseContainer(r, a, c, n),
+    publicAccessOf: (r) => containers.publicAccessOf(r),
+    listBlobs: list,
+    putBlob: (r, q, n) => blobs.putBlob(r, q, n),
+    putBlock: (r, id, b, o, n) => blobs.putBlock(r, id, b, o, n),
+    putBlockFromUrl: (r, id, s, o, n) => blobs.putBlockFromUrl(r, id, s, o, n),
+    putBlockList: (r, q, n) => blobs.putBlockList(r, q, n),
+    getBlockList: (r, o, n) => blobs.getBlockList(r, o, n),
+    getBlob: (r, o, n) => blobs.getBlob(r, o, n),
+    getBlobProperties: (r, o, n) => blobs.getBlobProperties(r, o, n),
+    setBlobHttpHeaders: (r, o, n) => blobs.setBlobHttpHeaders(r, o, n),
+    setBlobMetadata: (r, o, n) => blobs.setBlobMetadata(r, o, n),
+    deleteBlob: (r, o, n) => blobs.deleteBlob(r, o, n),
+    copyBlob: (r, s, o, n) => blobs.copyBlob(r, s, o, n),
+    putBlobFromUrl: (r, s, o, n) => blobs.putBlobFromUrl(r, s, o, n),
+    abortCopy: (r, id, o, n) => blobs.abortCopy(r, id, o, n),
+    leaseBlob: (r, a, c, n) => blobs.leaseBlob(r, a, c, n),
+  };
+}

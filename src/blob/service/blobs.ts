@@ -1,0 +1,351 @@
+// Block blob operations: Put Blob, Put Block, Put Block List, Get Block List, Get Blob,
+// properties, metadata, delete, copies, leases.
+// https://learn.microsoft.com/rest/api/storageservices/operations-on-blobs
+//
+// Write path (every operation that stores bytes): body → block store (durable) → one metadata
+// transaction that checks conditions and leases against the state it is about to replace and
+// commits the new entry → reply. Conditions are checked inside the transaction, so two racing
+// writers with If-Match cannot both win. Content is shared by reference: a copy or (later) a
+// snapshot points at the same content id and costs O(1) whatever the blob's size.
+import type { BlockStore } from '../../engine/blocks/block-store.js';
+import { slicePieces } from '../../engine/blocks/extent-block-store.js';
+import type { BucketRecord, EntryRecord, MetaReader, MetaStore, MetaWriter } from '../../engine/meta/meta-store.js';
+import { newGuid, type EtagSource } from '../../platform/ids.js';
+import { fail } from '../errors.js';
+import { checkConditions } from './conditions.js';
+import { contentChunks, storeBody } from './content.js';
+import { findContainer } from './containers.js';
+import { applyLeaseAction, checkReadLease, checkWriteLease } from './leases.js';
+import { checkBlobName, checkMetadata } from './names.js';
+import { blobAttrs, blobView, toJson, CURRENT_SUB, TAG_CURRENT, type BlobAttrs } from './records.js';
+import type {
+  BlobHttpHeaders, BlobRef, BlobView, BodySource, BlockInfo, BlockListView, ByteRange, Conditions, CopyResult, CopySource,
+  GetBlobResult, LeaseAction, LeaseResult, Metadata, PutBlobRequest, PutBlockListRequest, WriteResult,
+} from './model.js';
+
+const PUT_BLOB_MAX_BYTES = 5000 * 1024 * 1024;
+const BLOCK_MAX_BYTES = 4000 * 1024 * 1024;
+const BLOCK_ID_BYTES_MAX = 64;
+const COMMITTED_BLOCKS_MAX = 50_000;
+
+export interface BlobDeps {
+  meta: MetaStore;
+  blocks: BlockStore;
+  etags: EtagSource;
+}
+
+interface NewContent {
+  contentId: number | null;
+  sizeBytes: number;
+}
+
+export class Blobs {
+  constructor(private readonly deps: BlobDeps) {}
+
+  async putBlob(ref: BlobRef, request: PutBlobRequest, now: number): Promise<WriteResult> {
+    checkBlobName(ref.blob);
+    checkMetadata(request.metadata);
+    await this.deps.meta.read((tx) => findContainer(tx, ref));
+    const written = await storeBody(this.deps.blocks, request.body, PUT_BLOB_MAX_BYTES);
+    try {
+      const headers = { ...request.headers, contentMd5: request.headers.contentMd5 ?? written.md5 };
+      return await this.deps.meta.write(async (tx) => {
+        const { bucket, current } = await this.#target(tx, ref, request.conditions, request.leaseId, now);
+        const blockId = written.sizeBytes > 0 ? await tx.createBlock(written.chunks) : undefined;
+        const contentId = await tx.createContent(blockId === undefined ? [] : [{ label: syntheticBlockLabel(), blockId }]);
+        const attrs = this.#newAttrs(current, headers, request.metadata, now);
+        await commitBlob(tx, bucket, ref.blob, attrs, { contentId, sizeBytes: written.sizeBytes });
+        await tx.clearStaged(bucket.bucketId, ref.blob);
+        return { etag: attrs.etag, lastModifiedMs: now, contentMd5: written.md5 };
+      });
+    } finally {
+      written.unpin();
+    }
+  }
+
+  async putBlock(ref: BlobRef, blockId: string, body: BodySource, options: { leaseId?: string }, now: number): Promise<{ contentMd5: string }> {
+    checkBlobName(ref.blob);
+    checkBlockId(blockId);
+    await this.deps.meta.read((tx) => findContainer(tx, ref));
+    const written = await storeBody(this.deps.blocks, body, BLOCK_MAX_BYTES);
+    try {
+      await this.deps.meta.write(async (tx) => {
+        await this.#stage(tx, ref, blockId, options.leaseId, now, written.chunks);
+      });
+      return { contentMd5: written.md5 };
+    } finally {
+      written.unpin();
+    }
+  }
+
+  async putBlockFromUrl(ref: BlobRef, blockId: string, source: CopySource, options: { leaseId?: string }, now: number): Promise<{ contentMd5: string }> {
+    checkBlobName(ref.blob);
+    checkBlockId(blockId);
+    // The new block references the source's bytes (no copy): blocks are immutable.
+    return this.deps.meta.write(async (tx) => {
+      const { entry } = await this.#source(tx, source);
+      const chunks = await contentChunks(tx, entry.contentId);
+      const range = source.range ?? { start: 0, end: entry.sizeBytes - 1 };
+      if (range.start >= entry.sizeBytes || range.end >= entry.sizeBytes || range.end < range.start) fail('InvalidRange');
+      await this.#stage(tx, ref, blockId, options.leaseId, now, slicePieces(chunks, range.start, range.end + 1));
+      return { contentMd5: '' };
+    });
+  }
+
+  async #stage(tx: MetaWriter, ref: BlobRef, blockId: string, leaseId: string | undefined, now: number, chunks: Parameters<MetaWriter['createBlock']>[0]): Promise<void> {
+    const bucket = await findContainer(tx, ref);
+    const current = await tx.getEntry(bucket.bucketId, ref.blob, CURRENT_SUB);
+    if (current) checkWriteLease(blobAttrs(current.attrs).lease, leaseId, now, 'blob');
+    const staged = await tx.listStaged(bucket.bucketId, ref.blob);
+    const sameLength = (label: string) => Buffer.from(label, 'base64').length === Buffer.from(blockId, 'base64').length;
+    if (staged.some((s) => !sameLength(s.label))) fail('InvalidBlobOrBlock');
+    if (staged.length >= 100_000) fail('BlockCountExceedsLimit');
+    const block = await tx.createBlock(chunks);
+    await tx.stagePart(bucket.bucketId, ref.blob, blockId, block, now);
+  }
+
+  async putBlockList(ref: BlobRef, request: PutBlockListRequest, now: number): Promise<WriteResult> {
+    checkBlobName(ref.blob);
+    checkMetadata(request.metadata);
+    if (request.items.length > COMMITTED_BLOCKS_MAX) fail('BlockListTooLong');
+    return this.deps.meta.write(async (tx) => {
+      const { bucket, current } = await this.#target(tx, ref, request.conditions, request.leaseId, now);
+      const committed = current?.contentId != null ? await tx.getContent(current.contentId) : [];
+      const committedByLabel = new Map(committed.map((p) => [p.label, p]));
+      const stagedByLabel = new Map((await tx.listStaged(bucket.bucketId, ref.blob)).map((p) => [p.label, p]));
+      const parts = request.items.map((item) => {
+        const fromStaged = item.kind !== 'committed' ? stagedByLabel.get(item.blockId) : undefined;
+        const fromCommitted = item.kind !== 'uncommitted' ? committedByLabel.get(item.blockId) : undefined;
+        const part = item.kind === 'committed' ? fromCommitted : fromStaged ?? fromCommitted;
+        if (!part) fail('InvalidBlockList');
+        return part;
+      });
+      const contentId = await tx.createContent(parts.map((p) => ({ label: p.label, blockId: p.blockId })));
+      const sizeBytes = parts.reduce((sum, p) => sum + p.sizeBytes, 0);
+      const attrs = this.#newAttrs(current, request.headers, request.metadata, now);
+      await commitBlob(tx, bucket, ref.blob, attrs, { contentId, sizeBytes });
+      await tx.clearStaged(bucket.bucketId, ref.blob);
+      return { etag: attrs.etag, lastModifiedMs: now };
+    });
+  }
+
+  async getBlockList(ref: BlobRef, options: { leaseId?: string }, now: number): Promise<BlockListView> {
+    return this.deps.meta.read(async (tx) => {
+      const bucket = await findContainer(tx, ref);
+      const current = await tx.getEntry(bucket.bucketId, ref.blob, CURRENT_SUB);
+      const staged = await tx.listStaged(bucket.bucketId, ref.blob);
+      if (!current && staged.length === 0) fail('BlobNotFound');
+      if (current) checkReadLease(blobAttrs(current.attrs).lease, options.leaseId, now, 'blob');
+      const committed = current?.contentId != null ? await tx.getContent(current.contentId) : [];
+      const info = (p: { label: string; sizeBytes: number }): BlockInfo => ({ name: p.label, sizeBytes: p.sizeBytes });
+      return { blob: current ? blobView(current, now) : undefined, committed: committed.map(info), uncommitted: staged.map(info) };
+    });
+  }
+
+  async getBlob(ref: BlobRef, options: { range?: ByteRange; conditions: Conditions; leaseId?: string }, now: number): Promise<GetBlobResult> {
+    const guard = this.deps.blocks.guardReads();
+    try {
+      const { entry, chunks } = await this.deps.meta.read(async (tx) => {
+        const entry = await this.#readable(tx, ref, options.conditions, options.leaseId, now);
+        return { entry, chunks: await contentChunks(tx, entry.contentId) };
+      });
+      const range = resolveRange(options.range, entry.sizeBytes);
+      const start = range?.start ?? 0;
+      const end = range ? range.end + 1 : entry.sizeBytes;
+      let released = false;
+      const release = () => {
+        if (!released) guard.release();
+        released = true;
+      };
+      return {
+        blob: blobView(entry, now),
+        range,
+        open: () => this.deps.blocks.read(chunks, start, end).once('close', release),
+        discard: release,
+      };
+    } catch (error) {
+      guard.release();
+      throw error;
+    }
+  }
+
+  async getBlobProperties(ref: BlobRef, options: { conditions: Conditions; leaseId?: string }, now: number): Promise<BlobView> {
+    const entry = await this.deps.meta.read((tx) => this.#readable(tx, ref, options.conditions, options.leaseId, now));
+    return blobView(entry, now);
+  }
+
+  async setBlobHttpHeaders(ref: BlobRef, options: { headers: BlobHttpHeaders; conditions: Conditions; leaseId?: string }, now: number): Promise<WriteResult> {
+    return this.#update(ref, options, now, (attrs) => ({ ...attrs, headers: options.headers }));
+  }
+
+  async setBlobMetadata(ref: BlobRef, options: { metadata: Metadata; conditions: Conditions; leaseId?: string }, now: number): Promise<WriteResult> {
+    checkMetadata(options.metadata);
+    return this.#update(ref, options, now, (attrs) => ({ ...attrs, metadata: options.metadata }));
+  }
+
+  async deleteBlob(ref: BlobRef, options: { conditions: Conditions; leaseId?: string; deleteSnapshots?: 'include' | 'only' }, now: number): Promise<void> {
+    await this.deps.meta.write(async (tx) => {
+      const bucket = await findContainer(tx, ref);
+      const current = await tx.getEntry(bucket.bucketId, ref.blob, CURRENT_SUB);
+      if (!current) fail('BlobNotFound');
+      const attrs = blobAttrs(current.attrs);
+      checkConditions(options.conditions, attrs, 'write');
+      checkWriteLease(attrs.lease, options.leaseId, now, 'blob');
+      if (options.deleteSnapshots === 'only') return; // no snapshots exist before the snapshot feature lands
+      await tx.deleteEntry(bucket.bucketId, ref.blob, CURRENT_SUB);
+      await tx.clearStaged(bucket.bucketId, ref.blob);
+    });
+  }
+
+  async copyBlob(ref: BlobRef, source: CopySource, options: { metadata?: Metadata; conditions: Conditions; leaseId?: string }, now: number): Promise<CopyResult> {
+    checkBlobName(ref.blob);
+    if (options.metadata) checkMetadata(options.metadata);
+    const copyId = newGuid();
+    return this.deps.meta.write(async (tx) => {
+      const { entry: sourceEntry } = await this.#source(tx, source);
+      const { bucket, current } = await this.#target(tx, ref, options.conditions, options.leaseId, now);
+      const sourceAttrs = blobAttrs(sourceEntry.attrs);
+      const attrs: BlobAttrs = {
+        ...this.#newAttrs(current, sourceAttrs.headers, options.metadata ?? sourceAttrs.metadata, now),
+        blobType: sourceAttrs.blobType,
+        copy: { copyId, source: source.url, status: 'success', progress: `${sourceEntry.sizeBytes}/${sourceEntry.sizeBytes}`, completionMs: now },
+      };
+      await commitBlob(tx, bucket, ref.blob, attrs, { contentId: sourceEntry.contentId, sizeBytes: sourceEntry.sizeBytes });
+      await tx.clearStaged(bucket.bucketId, ref.blob);
+      return { etag: attrs.etag, lastModifiedMs: now, copyId, copyStatus: 'success', contentMd5: sourceAttrs.headers.contentMd5 };
+    });
+  }
+
+  async putBlobFromUrl(
+    ref: BlobRef,
+    source: CopySource,
+    options: { headers?: BlobHttpHeaders; metadata: Metadata; conditions: Conditions; leaseId?: string; copySourceProperties: boolean },
+    now: number,
+  ): Promise<WriteResult> {
+    checkBlobName(ref.blob);
+    checkMetadata(options.metadata);
+    return this.deps.meta.write(async (tx) => {
+      const { entry: sourceEntry } = await this.#source(tx, source);
+      if (blobAttrs(sourceEntry.attrs).blobType !== 'BlockBlob') fail('InvalidBlobType');
+      const { bucket, current } = await this.#target(tx, ref, options.conditions, options.leaseId, now);
+      const sourceHeaders = blobAttrs(sourceEntry.attrs).headers;
+      const headers = options.copySourceProperties ? { ...sourceHeaders, ...definedOnly(options.headers ?? {}) } : options.headers ?? {};
+      const attrs = this.#newAttrs(current, headers, options.metadata, now);
+      await commitBlob(tx, bucket, ref.blob, attrs, { contentId: sourceEntry.contentId, sizeBytes: sourceEntry.sizeBytes });
+      await tx.clearStaged(bucket.bucketId, ref.blob);
+      return { etag: attrs.etag, lastModifiedMs: now, contentMd5: sourceHeaders.contentMd5 };
+    });
+  }
+
+  async abortCopy(ref: BlobRef, copyId: string, options: { leaseId?: string }, now: number): Promise<void> {
+    const entry = await this.deps.meta.read((tx) => this.#readable(tx, ref, {}, undefined, now));
+    const copy = blobAttrs(entry.attrs).copy;
+    checkWriteLease(blobAttrs(entry.attrs).lease, options.leaseId, now, 'blob');
+    if (copy && copy.copyId !== copyId) fail('CopyIdMismatch');
+    // Copies inside one Nimbus complete before Copy Blob replies, so none is ever pending.
+    fail('NoPendingCopyOperation');
+  }
+
+  async leaseBlob(ref: BlobRef, action: LeaseAction, conditions: Conditions, now: number): Promise<LeaseResult> {
+    return this.deps.meta.write(async (tx) => {
+      const bucket = await findContainer(tx, ref);
+      const current = await tx.getEntry(bucket.bucketId, ref.blob, CURRENT_SUB);
+      if (!current) fail('BlobNotFound');
+      const attrs = blobAttrs(current.attrs);
+      checkConditions(conditions, attrs, 'write');
+      const result = applyLeaseAction(attrs.lease, action, now);
+      await tx.putEntry({ ...current, attrs: toJson({ ...attrs, lease: result.lease }) });
+      return { etag: attrs.etag, lastModifiedMs: attrs.lastModifiedMs, leaseId: result.leaseId, leaseTimeSec: result.leaseTimeSec };
+    });
+  }
+
+  /** The container and current blob a write targets, with conditions and lease checked. */
+  async #target(tx: MetaWriter, ref: BlobRef, conditions: Conditions, leaseId: string | undefined, now: number) {
+    const bucket = await findContainer(tx, ref);
+    const current = await tx.getEntry(bucket.bucketId, ref.blob, CURRENT_SUB);
+    const attrs = current ? blobAttrs(current.attrs) : undefined;
+    checkConditions(conditions, attrs, 'write');
+    if (attrs) checkWriteLease(attrs.lease, leaseId, now, 'blob');
+    else if (leaseId !== undefined) fail('LeaseNotPresentWithBlobOperation');
+    return { bucket, current };
+  }
+
+  async #readable(tx: MetaReader, ref: BlobRef, conditions: Conditions, leaseId: string | undefined, now: number): Promise<EntryRecord> {
+    const bucket = await findContainer(tx, ref);
+    const entry = await tx.getEntry(bucket.bucketId, ref.blob, CURRENT_SUB);
+    if (!entry) fail('BlobNotFound');
+    const attrs = blobAttrs(entry.attrs);
+    checkConditions(conditions, attrs, 'read');
+    checkReadLease(attrs.lease, leaseId, now, 'blob');
+    return entry;
+  }
+
+  async #source(tx: MetaWriter, source: CopySource): Promise<{ entry: EntryRecord }> {
+    const bucket = await tx.getBucket(source.ref.account, source.ref.container);
+    const entry = bucket ? await tx.getEntry(bucket.bucketId, source.ref.blob, CURRENT_SUB) : undefined;
+    if (!entry) fail('CannotVerifyCopySource', { reason: 'The specified blob does not exist.' });
+    checkConditions(source.conditions, blobAttrs(entry.attrs), 'write', 'SourceConditionNotMet');
+    return { entry };
+  }
+
+  /** Attributes of a blob being (re)written: a new ETag; the lease and creation time carry over. */
+  #newAttrs(current: EntryRecord | undefined, headers: BlobHttpHeaders, metadata: Metadata, now: number): BlobAttrs {
+    const previous = current ? blobAttrs(current.attrs) : undefined;
+    return {
+      blobType: 'BlockBlob',
+      etag: this.deps.etags.next(now),
+      lastModifiedMs: now,
+      createdMs: previous?.createdMs ?? now,
+      headers,
+      metadata,
+      lease: previous?.lease ?? { state: 'available' },
+      copy: null,
+    };
+  }
+
+  async #update(ref: BlobRef, options: { conditions: Conditions; leaseId?: string }, now: number, change: (attrs: BlobAttrs) => BlobAttrs): Promise<WriteResult> {
+    return this.deps.meta.write(async (tx) => {
+      const bucket = await findContainer(tx, ref);
+      const current = await tx.getEntry(bucket.bucketId, ref.blob, CURRENT_SUB);
+      if (!current) fail('BlobNotFound');
+      const attrs = blobAttrs(current.attrs);
+      checkConditions(options.conditions, attrs, 'write');
+      checkWriteLease(attrs.lease, options.leaseId, now, 'blob');
+      const next = { ...change(attrs), etag: this.deps.etags.next(now), lastModifiedMs: now };
+      await tx.putEntry({ ...current, attrs: toJson(next) });
+      return { etag: next.etag, lastModifiedMs: now };
+    });
+  }
+}
+
+/** Replaces the current blob of a name. Versioning and soft delete hook in here. */
+async function commitBlob(tx: MetaWriter, bucket: BucketRecord, name: string, attrs: BlobAttrs, content: NewContent): Promise<void> {
+  await tx.putEntry({
+    bucketId: bucket.bucketId, name, sub: CURRENT_SUB, tag: TAG_CURRENT,
+    contentId: content.contentId, sizeBytes: content.sizeBytes, attrs: toJson(attrs),
+  });
+}
+
+function checkBlockId(blockId: string): void {
+  const valid = /^[A-Za-z0-9+/]*={0,2}$/.test(blockId) && blockId.length % 4 === 0 && blockId.length > 0;
+  if (!valid || Buffer.from(blockId, 'base64').length > BLOCK_ID_BYTES_MAX) fail('InvalidBlockId');
+}
+
+/** Put Blob stores its body as one committed block with an id the client never chose. */
+function syntheticBlockLabel(): string {
+  return Buffer.from(newGuid().replace(/-/g, ''), 'hex').toString('base64');
+}
+
+function resolveRange(range: ByteRange | undefined, sizeBytes: number): { start: number; end: number } | undefined {
+  if (!range) return undefined;
+  if (range.start >= sizeBytes) fail('InvalidRange', { size: String(sizeBytes) });
+  const end = Math.min(range.end ?? sizeBytes - 1, sizeBytes - 1);
+  if (end < range.start) fail('InvalidRange', { size: String(sizeBytes) });
+  return { start: range.start, end };
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+export type { BlobView };

@@ -1,0 +1,154 @@
+// Containers and account-level operations: create, delete, properties, metadata, ACL, lease,
+// List Containers, blob service properties. https://learn.microsoft.com/rest/api/storageservices/operations-on-containers
+import type { BucketRecord, MetaReader, MetaStore, MetaWriter } from '../../engine/meta/meta-store.js';
+import type { EtagSource } from '../../platform/ids.js';
+import { fail } from '../errors.js';
+import { checkConditions } from './conditions.js';
+import { applyLeaseAction, checkReadLease, checkWriteLease } from './leases.js';
+import { checkContainerName, checkMetadata } from './names.js';
+import { containerAttrs, containerView, toJson, asJson, type ContainerAttrs } from './records.js';
+import type {
+  Conditions, ContainerRef, ContainerView, LeaseAction, LeaseResult, ListContainersRequest, ListContainersResult,
+  Metadata, PublicAccess, ServiceProperties, SignedIdentifier, WriteResult,
+} from './model.js';
+
+const SERVICE_PROPERTIES_KEY = 'blobServiceProperties';
+
+export interface ContainerDeps {
+  meta: MetaStore;
+  etags: EtagSource;
+}
+
+export async function findContainer(tx: MetaReader, ref: ContainerRef): Promise<BucketRecord> {
+  const bucket = await tx.getBucket(ref.account, ref.container);
+  if (!bucket) fail('ContainerNotFound');
+  return bucket;
+}
+
+export class Containers {
+  constructor(private readonly deps: ContainerDeps) {}
+
+  async getServiceProperties(account: string): Promise<ServiceProperties> {
+    const stored = await this.deps.meta.read((tx) => tx.getSetting(account, SERVICE_PROPERTIES_KEY));
+    return (stored ?? {}) as ServiceProperties;
+  }
+
+  async setServiceProperties(account: string, change: ServiceProperties): Promise<void> {
+    const days = change.deleteRetentionPolicy?.days;
+    if (change.deleteRetentionPolicy?.enabled && (days === undefined || days < 1 || days > 365)) fail('InvalidXmlNodeValue', { XmlNodeName: 'Days' });
+    await this.deps.meta.write(async (tx) => {
+      const current = ((await tx.getSetting(account, SERVICE_PROPERTIES_KEY)) ?? {}) as ServiceProperties;
+      const merged: ServiceProperties = { ...current };
+      for (const [key, value] of Object.entries(change)) if (value !== undefined) Object.assign(merged, { [key]: value });
+      await tx.putSetting(account, SERVICE_PROPERTIES_KEY, asJson(merged));
+    });
+  }
+
+  async listContainers(account: string, request: ListContainersRequest, now: number): Promise<ListContainersResult> {
+    const buckets = await this.deps.meta.read((tx) =>
+      tx.listBuckets(account, { prefix: request.prefix, afterName: request.marker ? decodeMarker(request.marker) : undefined, deleted: false, limit: request.maxResults + 1 }),
+    );
+    const page = buckets.slice(0, request.maxResults);
+    const last = page[page.length - 1];
+    return {
+      containers: page.map((b) => containerView(b.name, containerAttrs(b.attrs), now)),
+      nextMarker: buckets.length > request.maxResults && last ? encodeMarker(last.name) : undefined,
+    };
+  }
+
+  async createContainer(ref: ContainerRef, options: { metadata: Metadata; publicAccess: PublicAccess | null }, now: number): Promise<WriteResult> {
+    checkContainerName(ref.container);
+    checkMetadata(options.metadata);
+    const attrs: ContainerAttrs = {
+      etag: this.deps.etags.next(now), lastModifiedMs: now, metadata: options.metadata,
+      publicAccess: options.publicAccess, lease: { state: 'available' }, acl: [],
+    };
+    await this.deps.meta.write(async (tx) => {
+      if (await tx.getBucket(ref.account, ref.container)) fail('ContainerAlreadyExists');
+      await tx.insertBucket({ scope: ref.account, name: ref.container, createdMs: now, deletedMs: null, attrs: toJson(attrs) });
+    });
+    return { etag: attrs.etag, lastModifiedMs: now };
+  }
+
+  async getContainer(ref: ContainerRef, options: { leaseId?: string }, now: number): Promise<ContainerView> {
+    const bucket = await this.deps.meta.read((tx) => findContainer(tx, ref));
+    const attrs = containerAttrs(bucket.attrs);
+    checkReadLease(attrs.lease, options.leaseId, now, 'container');
+    return containerView(bucket.name, attrs, now);
+  }
+
+  async deleteContainer(ref: ContainerRef, options: { leaseId?: string; conditions: Conditions }, now: number): Promise<void> {
+    await this.deps.meta.write(async (tx) => {
+      const bucket = await findContainer(tx, ref);
+      const attrs = containerAttrs(bucket.attrs);
+      checkConditions(options.conditions, attrs, 'write');
+      checkWriteLease(attrs.lease, options.leaseId, now, 'container');
+      await tx.dropBucket(bucket.bucketId);
+    });
+  }
+
+  async setContainerMetadata(ref: ContainerRef, options: { metadata: Metadata; leaseId?: string; conditions: Conditions }, now: number): Promise<WriteResult> {
+    checkMetadata(options.metadata);
+    return this.#update(ref, options, now, (attrs) => ({ ...attrs, metadata: options.metadata }));
+  }
+
+  async getContainerAcl(ref: ContainerRef, options: { leaseId?: string }, now: number): Promise<{ container: ContainerView; identifiers: SignedIdentifier[] }> {
+    const bucket = await this.deps.meta.read((tx) => findContainer(tx, ref));
+    const attrs = containerAttrs(bucket.attrs);
+    checkReadLease(attrs.lease, options.leaseId, now, 'container');
+    return { container: containerView(bucket.name, attrs, now), identifiers: attrs.acl };
+  }
+
+  async setContainerAcl(
+    ref: ContainerRef,
+    options: { publicAccess: PublicAccess | null; identifiers: SignedIdentifier[]; leaseId?: string; conditions: Conditions },
+    now: number,
+  ): Promise<WriteResult> {
+    if (options.identifiers.length > 5) fail('InvalidXmlDocument');
+    if (options.identifiers.some((i) => i.id.length === 0 || i.id.length > 64)) fail('InvalidXmlNodeValue', { XmlNodeName: 'Id' });
+    return this.#update(ref, options, now, (attrs) => ({ ...attrs, publicAccess: options.publicAccess, acl: options.identifiers }));
+  }
+
+  async leaseContainer(ref: ContainerRef, action: LeaseAction, conditions: Conditions, now: number): Promise<LeaseResult> {
+    return this.deps.meta.write(async (tx) => {
+      const bucket = await findContainer(tx, ref);
+      const attrs = containerAttrs(bucket.attrs);
+      checkConditions(conditions, attrs, 'write');
+      const result = applyLeaseAction(attrs.lease, action, now);
+      await tx.updateBucket(bucket.bucketId, { attrs: toJson({ ...attrs, lease: result.lease }) });
+      return { etag: attrs.etag, lastModifiedMs: attrs.lastModifiedMs, leaseId: result.leaseId, leaseTimeSec: result.leaseTimeSec };
+    });
+  }
+
+  async publicAccessOf(ref: ContainerRef): Promise<PublicAccess | null> {
+    const bucket = await this.deps.meta.read((tx) => tx.getBucket(ref.account, ref.container));
+    return bucket ? containerAttrs(bucket.attrs).publicAccess : null;
+  }
+
+  /** Read-modify-write of container attrs under the container lease; bumps ETag and Last-Modified. */
+  async #update(
+    ref: ContainerRef,
+    options: { leaseId?: string; conditions: Conditions },
+    now: number,
+    change: (attrs: ContainerAttrs) => ContainerAttrs,
+  ): Promise<WriteResult> {
+    return this.deps.meta.write(async (tx: MetaWriter) => {
+      const bucket = await findContainer(tx, ref);
+      const attrs = containerAttrs(bucket.attrs);
+      checkConditions(options.conditions, attrs, 'write');
+      checkWriteLease(attrs.lease, options.leaseId, now, 'container');
+      const next = { ...change(attrs), etag: this.deps.etags.next(now), lastModifiedMs: now };
+      await tx.updateBucket(bucket.bucketId, { attrs: toJson(next) });
+      return { etag: next.etag, lastModifiedMs: now };
+    });
+  }
+}
+
+/** Markers are opaque to clients: base64url of the position. */
+export function encodeMarker(position: string): string {
+  return Buffer.from(position, 'utf8').toString('base64url');
+}
+
+export function decodeMarker(marker: string): string {
+  return Buffer.from(marker, 'base64url').toString('utf8');
+}

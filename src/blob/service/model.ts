@@ -1,0 +1,210 @@
+// The blob service's vocabulary: what adapters pass in and get back. Plain data, no HTTP.
+// Timestamps are epoch milliseconds; the adapter formats them (RFC 1123 / ISO 8601).
+
+export type BlobType = 'BlockBlob' | 'PageBlob' | 'AppendBlob';
+export type PublicAccess = 'container' | 'blob';
+
+/** A lease as stored; its effective state also depends on the clock (see leases.ts). */
+export type Lease =
+  | { state: 'available' }
+  | { state: 'leased'; leaseId: string; durationSec: number; expiresMs: number | null }
+  | { state: 'breaking'; leaseId: string; breakMs: number }
+  | { state: 'broken' };
+
+/** What Get Properties reports about a lease at a given time. */
+export interface LeaseView {
+  status: 'locked' | 'unlocked';
+  state: 'available' | 'leased' | 'expired' | 'breaking' | 'broken';
+  duration?: 'infinite' | 'fixed';
+}
+
+export type Metadata = Record<string, string>;
+
+export interface Conditions {
+  ifMatch?: string;
+  ifNoneMatch?: string;
+  ifModifiedSinceMs?: number;
+  ifUnmodifiedSinceMs?: number;
+}
+
+export interface BlobHttpHeaders {
+  contentType?: string;
+  contentEncoding?: string;
+  contentLanguage?: string;
+  contentDisposition?: string;
+  cacheControl?: string;
+  /** Base64 MD5 stored as the blob's Content-MD5. */
+  contentMd5?: string;
+}
+
+export interface ContainerRef {
+  account: string;
+  container: string;
+}
+
+export interface BlobRef extends ContainerRef {
+  blob: string;
+}
+
+export interface SignedIdentifier {
+  id: string;
+  startMs?: number;
+  expiryMs?: number;
+  permissions?: string;
+}
+
+export interface ContainerView {
+  name: string;
+  etag: string;
+  lastModifiedMs: number;
+  metadata: Metadata;
+  publicAccess: PublicAccess | null;
+  lease: LeaseView;
+}
+
+export interface CopyState {
+  copyId: string;
+  source: string;
+  status: 'pending' | 'success' | 'aborted' | 'failed';
+  progress: string;
+  completionMs: number | null;
+  statusDescription?: string;
+}
+
+export interface BlobView {
+  name: string;
+  blobType: BlobType;
+  sizeBytes: number;
+  etag: string;
+  lastModifiedMs: number;
+  createdMs: number;
+  headers: BlobHttpHeaders;
+  metadata: Metadata;
+  lease: LeaseView;
+  copy: CopyState | null;
+}
+
+export interface WriteResult {
+  etag: string;
+  lastModifiedMs: number;
+  contentMd5?: string;
+}
+
+export interface BodySource {
+  stream: AsyncIterable<Buffer | Uint8Array>;
+  /** Content-Length when the client sent one. */
+  lengthBytes: number | undefined;
+  /** Content-MD5 the client sent, base64; checked against the bytes. */
+  md5?: string;
+}
+
+export interface PutBlobRequest {
+  body: BodySource;
+  headers: BlobHttpHeaders;
+  metadata: Metadata;
+  conditions: Conditions;
+  leaseId?: string;
+}
+
+export type BlockListItem = { kind: 'committed' | 'uncommitted' | 'latest'; blockId: string };
+
+export interface PutBlockListRequest {
+  items: BlockListItem[];
+  headers: BlobHttpHeaders;
+  metadata: Metadata;
+  conditions: Conditions;
+  leaseId?: string;
+}
+
+export interface BlockInfo {
+  name: string;
+  sizeBytes: number;
+}
+
+export interface BlockListView {
+  blob: BlobView | undefined;
+  committed: BlockInfo[];
+  uncommitted: BlockInfo[];
+}
+
+export interface ByteRange {
+  start: number;
+  /** Inclusive end; undefined = to the end of the blob. */
+  end?: number;
+}
+
+export interface GetBlobResult {
+  blob: BlobView;
+  /** The byte range served, or undefined for the whole blob. */
+  range: { start: number; end: number } | undefined;
+  /** Call exactly once to stream the bytes; the read guard is released when it ends. */
+  open(): NodeJS.ReadableStream;
+  /** Releases the read guard when the body is not streamed (HEAD, errors). */
+  discard(): void;
+}
+
+export interface ListBlobsRequest {
+  prefix?: string;
+  delimiter?: string;
+  marker?: string;
+  maxResults: number;
+  includeMetadata: boolean;
+}
+
+export interface ListBlobsResult {
+  blobs: BlobView[];
+  prefixes: string[];
+  nextMarker: string | undefined;
+}
+
+export interface ListContainersRequest {
+  prefix?: string;
+  marker?: string;
+  maxResults: number;
+  includeMetadata: boolean;
+}
+
+export interface ListContainersResult {
+  containers: ContainerView[];
+  nextMarker: string | undefined;
+}
+
+export type LeaseAction =
+  | { action: 'acquire'; durationSec: number; proposedLeaseId?: string }
+  | { action: 'renew'; leaseId: string }
+  | { action: 'change'; leaseId: string; proposedLeaseId: string }
+  | { action: 'release'; leaseId: string }
+  | { action: 'break'; breakPeriodSec?: number };
+
+export interface LeaseResult {
+  etag: string;
+  lastModifiedMs: number;
+  leaseId?: string;
+  /** Seconds until a broken lease is free (break only). */
+  leaseTimeSec?: number;
+}
+
+/** Source of a server-side copy, already resolved from its URL by the adapter. */
+export interface CopySource {
+  ref: BlobRef;
+  url: string;
+  /** Inclusive byte range of the source (Put Block From URL). */
+  range?: { start: number; end: number };
+  conditions: Conditions;
+}
+
+export interface CopyResult extends WriteResult {
+  copyId: string;
+  copyStatus: 'success' | 'pending';
+}
+
+/** Blob service properties as Azure's XML has them, stored opaquely per account. */
+export interface ServiceProperties {
+  logging?: unknown;
+  hourMetrics?: unknown;
+  minuteMetrics?: unknown;
+  cors?: unknown;
+  defaultServiceVersion?: string;
+  deleteRetentionPolicy?: { enabled: boolean; days?: number; allowPermanentDelete?: boolean };
+  staticWebsite?: unknown;
+}

@@ -1,0 +1,65 @@
+// The `nimbus` command. `nimbus serve` starts every listener with embedded defaults.
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../platform/config.js';
+import { startNimbus } from '../main.js';
+import { DEV_ACCOUNT, DEV_ACCOUNT_KEY } from '../blob/service/accounts.js';
+
+const USAGE = `usage: nimbus serve [--data-dir DIR] [--host HOST] [--blob-port N] [--arm-port N] [--imds-port N]
+                    [--nbd-port N] [--portal-port N] [--config FILE] [--log-level debug|info|warn|error] [--verbose]
+                    [--durability fsync|process]
+Environment: NIMBUS_DATA_DIR, NIMBUS_HOST, NIMBUS_BLOB_PORT, NIMBUS_ARM_PORT, NIMBUS_IMDS_PORT, NIMBUS_NBD_PORT,
+             NIMBUS_PORTAL_PORT, NIMBUS_CONFIG, NIMBUS_LOG_LEVEL, NIMBUS_DURABILITY`;
+
+async function serve(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      'data-dir': { type: 'string' }, host: { type: 'string' }, 'blob-port': { type: 'string' },
+      'arm-port': { type: 'string' }, 'imds-port': { type: 'string' }, 'nbd-port': { type: 'string' },
+      'portal-port': { type: 'string' }, config: { type: 'string' }, 'log-level': { type: 'string' },
+      verbose: { type: 'boolean' }, quiet: { type: 'boolean' }, durability: { type: 'string' },
+    },
+  });
+  const config = loadConfig(values, process.env);
+  const nimbus = await startNimbus(config);
+  const blobEndpoint = `http://${config.host}:${nimbus.blobPort}/${DEV_ACCOUNT}`;
+  if (!values.quiet) {
+    process.stdout.write(
+      [
+        `Nimbus is running (data in ${config.dataDir})`,
+        `  Blob endpoint:  ${blobEndpoint}`,
+        `  Connection string (development account):`,
+        `    DefaultEndpointsProtocol=http;AccountName=${DEV_ACCOUNT};AccountKey=${DEV_ACCOUNT_KEY};BlobEndpoint=${blobEndpoint};`,
+        `  or simply: UseDevelopmentStorage=true`,
+        '',
+      ].join('\n'),
+    );
+  }
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`Nimbus stopping (${signal})\n`);
+    nimbus.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`shutdown failed: ${String(error)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+async function main(): Promise<void> {
+  const [command, ...rest] = process.argv.slice(2);
+  if (command === 'serve' || command === undefined) return serve(rest);
+  process.stderr.write(`${USAGE}\n`);
+  process.exit(command === 'help' || command === '--help' ? 0 : 2);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`nimbus: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,62 @@
+// BlockStore: where bytes live. Data is appended once and never rewritten in place; the
+// MetadataStore records which chunk refs are live. Unreferenced bytes are reclaimed by the
+// garbage collector (engine/gc.ts), which copies live chunks out of mostly-dead extents.
+//
+// The write protocol that makes "acknowledged means durable" hold:
+//   1. write(source)   bytes land in an extent at a reserved range; the reservation is pinned
+//   2. sync()          group-committed fdatasync of every extent written since the last sync
+//   3. meta.write(...) metadata that references the chunks commits durably
+//   4. unpin()         the reservation no longer needs protecting from the collector
+// A crash before 3 leaves unreferenced bytes (garbage), never a reference to missing bytes.
+//
+// Reads take a ReadGuard before looking chunk refs up in metadata, so the collector never
+// deletes an extent a reader may still open (an epoch scheme, like RCU).
+import type { Readable } from 'node:stream';
+
+export interface ChunkRef {
+  extentId: number;
+  offset: number;
+  length: number;
+}
+
+export interface WrittenData {
+  chunks: ChunkRef[];
+  sizeBytes: number;
+  /** MD5 of everything written, base64. */
+  md5: string;
+  /** Releases the collector pin; call after the metadata that references chunks committed (or failed). */
+  unpin(): void;
+}
+
+export interface ReadGuard {
+  release(): void;
+}
+
+export interface ExtentInfo {
+  extentId: number;
+  sizeBytes: number;
+  sealed: boolean;
+}
+
+export interface BlockStore {
+  /**
+   * Streams source into the store. expectedBytes (when known) lets the store reserve one
+   * contiguous range; the write fails if the source yields a different length.
+   */
+  write(source: AsyncIterable<Buffer | Uint8Array>, expectedBytes: number | undefined): Promise<WrittenData>;
+  /** Copies existing chunks (a byte range across them) into new chunks. */
+  copy(chunks: readonly ChunkRef[]): Promise<WrittenData>;
+  /** Durability barrier for everything written before the call. */
+  sync(): Promise<void>;
+  guardReads(): ReadGuard;
+  /** Streams bytes [start, end) of the concatenation of chunks. */
+  read(chunks: readonly ChunkRef[], start: number, end: number): Readable;
+  extents(): ExtentInfo[];
+  /** True while some write into this extent has not been unpinned. */
+  isPinned(extentId: number): boolean;
+  /** Removes an extent once every read guard older than this call is released. */
+  retire(extentId: number): void;
+  /** Bytes the store holds on disk. */
+  physicalBytes(): number;
+  close(): Promise<void>;
+}

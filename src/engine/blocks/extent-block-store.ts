@@ -1,0 +1,325 @@
+// ExtentBlockStore: the embedded BlockStore. Bytes are appended to extent files
+// (`blocks/00000001.ext`, ...) of at most extentMaxBytes each; one extent is active (takes
+// appends), the others are sealed and only read, until the collector retires them.
+//
+//   extent file:  [ chunk a ][ chunk b ][ reserved, write failed: garbage ][ chunk c ] ...
+//                 ^offset 0   each chunk = (extentId, offset, length) held in metadata
+//
+// A write with a known length reserves its ranges synchronously before any byte arrives, so
+// concurrent uploads never interleave inside one range and a block stays one contiguous chunk
+// (split only where it crosses into the next extent). Unknown lengths reserve per 1 MiB piece.
+// Rejected alternative: one file per blob (Azurite's way) - it costs a file create and an
+// fsync of the directory per small PUT, and cannot share bytes between versions cheaply.
+import { mkdirSync, readdirSync, statSync, openSync, closeSync, unlinkSync, fdatasync, read as fsRead, write as fsWrite } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { GroupSync } from '../group-sync.js';
+import type { BlockStore, ChunkRef, ExtentInfo, ReadGuard, WrittenData } from './block-store.js';
+
+const fdatasyncAsync = promisify(fdatasync);
+const readAsync = promisify(fsRead);
+const writeAsync = promisify(fsWrite);
+
+const UNKNOWN_LENGTH_PIECE = 1024 * 1024;
+const READ_PIECE = 256 * 1024;
+
+export class LengthMismatchError extends Error {
+  override name = 'LengthMismatchError';
+  constructor(readonly expectedBytes: number, readonly actualBytes: number) {
+    super(`expected ${expectedBytes} bytes, got ${actualBytes}`);
+  }
+}
+
+interface Extent {
+  id: number;
+  fd: number;
+  /** Bytes reserved so far (the next append offset). */
+  tail: number;
+  sealed: boolean;
+  pins: number;
+}
+
+export interface ExtentBlockStoreOptions {
+  dir: string;
+  extentMaxBytes?: number;
+  durability?: 'fsync' | 'process';
+}
+
+export class ExtentBlockStore implements BlockStore {
+  readonly #dir: string;
+  readonly #maxBytes: number;
+  readonly #extents = new Map<number, Extent>();
+  readonly #dirty = new Set<Extent>();
+  readonly #groupSync: GroupSync;
+  #active: Extent | undefined;
+  #nextId = 1;
+  // Read guards: epoch → open guards; retired extents wait for older guards to close.
+  #epoch = 0;
+  readonly #guards = new Map<number, number>();
+  #retired: Array<{ extentId: number; epoch: number }> = [];
+
+  constructor(options: ExtentBlockStoreOptions) {
+    this.#dir = options.dir;
+    this.#maxBytes = options.extentMaxBytes ?? 64 * 1024 * 1024;
+    mkdirSync(this.#dir, { recursive: true });
+    for (const file of readdirSync(this.#dir)) {
+      const match = /^(\d+)\.ext$/.exec(file);
+      if (!match) continue;
+      const id = Number(match[1]);
+      const path = join(this.#dir, file);
+      this.#extents.set(id, { id, fd: openSync(path, 'r'), tail: statSync(path).size, sealed: true, pins: 0 });
+      this.#nextId = Math.max(this.#nextId, id + 1);
+    }
+    const durable = (options.durability ?? 'fsync') === 'fsync';
+    this.#groupSync = new GroupSync(async () => {
+      const dirty = [...this.#dirty];
+      this.#dirty.clear();
+      if (durable) await Promise.all(dirty.map((e) => fdatasyncAsync(e.fd)));
+    });
+  }
+
+  #path(id: number): string {
+    return join(this.#dir, `${String(id).padStart(8, '0')}.ext`);
+  }
+
+  #activeExtent(): Extent {
+    if (this.#active && this.#active.tail < this.#maxBytes) return this.#active;
+    if (this.#active) this.#active.sealed = true;
+    const id = this.#nextId++;
+    const extent: Extent = { id, fd: openSync(this.#path(id), 'wx+'), tail: 0, sealed: false, pins: 0 };
+    this.#extents.set(id, extent);
+    this.#active = extent;
+    return extent;
+  }
+
+  /** Reserves `length` bytes, possibly across extents; pins every extent touched. */
+  #reserve(length: number, pinned: Extent[]): ChunkRef[] {
+    const refs: ChunkRef[] = [];
+    let remaining = length;
+    while (remaining > 0) {
+      const extent = this.#activeExtent();
+      const take = Math.min(remaining, this.#maxBytes - extent.tail);
+      refs.push({ extentId: extent.id, offset: extent.tail, length: take });
+      extent.tail += take;
+      extent.pins++;
+      pinned.push(extent);
+      remaining -= take;
+    }
+    return refs;
+  }
+
+  async write(source: AsyncIterable<Buffer | Uint8Array>, expectedBytes: number | undefined): Promise<WrittenData> {
+    const pinned: Extent[] = [];
+    const unpin = once(() => pinned.forEach((e) => e.pins--));
+    try {
+      const result = expectedBytes === undefined
+        ? await this.#writeUnknown(source, pinned)
+        : await this.#writeKnown(source, expectedBytes, pinned);
+      return { ...result, unpin };
+    } catch (error) {
+      unpin();
+      throw error;
+    }
+  }
+
+  async #writeKnown(source: AsyncIterable<Buffer | Uint8Array>, expectedBytes: number, pinned: Extent[]) {
+    const chunks = this.#reserve(expectedBytes, pinned);
+    const hash = createHash('md5');
+    const cursor = new ChunkCursor(chunks);
+    for await (const piece of source) {
+      const buffer = Buffer.isBuffer(piece) ? piece : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
+      if (cursor.written + buffer.length > expectedBytes) throw new LengthMismatchError(expectedBytes, cursor.written + buffer.length);
+      hash.update(buffer);
+      await this.#writeAt(cursor, buffer);
+    }
+    if (cursor.written !== expectedBytes) throw new LengthMismatchError(expectedBytes, cursor.written);
+    return { chunks, sizeBytes: expectedBytes, md5: hash.digest('base64') };
+  }
+
+  async #writeUnknown(source: AsyncIterable<Buffer | Uint8Array>, pinned: Extent[]) {
+    const chunks: ChunkRef[] = [];
+    const hash = createHash('md5');
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    let total = 0;
+    const flush = async () => {
+      if (pendingBytes === 0) return;
+      const data = Buffer.concat(pending, pendingBytes);
+      const refs = this.#reserve(data.length, pinned);
+      await this.#writeAt(new ChunkCursor(refs), data);
+      appendCoalesced(chunks, refs);
+      pending = [];
+      pendingBytes = 0;
+    };
+    for await (const piece of source) {
+      const buffer = Buffer.from(piece);
+      hash.update(buffer);
+      pending.push(buffer);
+      pendingBytes += buffer.length;
+      total += buffer.length;
+      if (pendingBytes >= UNKNOWN_LENGTH_PIECE) await flush();
+    }
+    await flush();
+    return { chunks, sizeBytes: total, md5: hash.digest('base64') };
+  }
+
+  async #writeAt(cursor: ChunkCursor, buffer: Buffer): Promise<void> {
+    let offset = 0;
+    while (offset < buffer.length) {
+      const { ref, within } = cursor.position();
+      const extent = this.#extents.get(ref.extentId);
+      if (!extent) throw new Error(`extent ${ref.extentId} vanished during a write`);
+      const take = Math.min(buffer.length - offset, ref.length - within);
+      await writeAsync(extent.fd, buffer, offset, take, ref.offset + within);
+      this.#dirty.add(extent);
+      cursor.advance(take);
+      offset += take;
+    }
+  }
+
+  async copy(chunks: readonly ChunkRef[]): Promise<WrittenData> {
+    const total = chunks.reduce((sum, c) => sum + c.length, 0);
+    const guard = this.guardReads();
+    try {
+      return await this.write(this.read(chunks, 0, total), total);
+    } finally {
+      guard.release();
+    }
+  }
+
+  sync(): Promise<void> {
+    return this.#groupSync.sync();
+  }
+
+  guardReads(): ReadGuard {
+    const epoch = this.#epoch;
+    this.#guards.set(epoch, (this.#guards.get(epoch) ?? 0) + 1);
+    const release = once(() => {
+      const left = (this.#guards.get(epoch) ?? 1) - 1;
+      if (left === 0) this.#guards.delete(epoch);
+      else this.#guards.set(epoch, left);
+      this.#reap();
+    });
+    return { release };
+  }
+
+  read(chunks: readonly ChunkRef[], start: number, end: number): Readable {
+    const pieces = slicePieces(chunks, start, end);
+    const extents = this.#extents;
+    async function* generate(): AsyncGenerator<Buffer> {
+      for (const piece of pieces) {
+        const extent = extents.get(piece.extentId);
+        if (!extent) throw new Error(`extent ${piece.extentId} is missing`);
+        let done = 0;
+        while (done < piece.length) {
+          const size = Math.min(READ_PIECE, piece.length - done);
+          const buffer = Buffer.allocUnsafe(size);
+          const { bytesRead } = await readAsync(extent.fd, buffer, 0, size, piece.offset + done);
+          if (bytesRead !== size) throw new Error(`short read in extent ${piece.extentId} at ${piece.offset + done}`);
+          done += size;
+          yield buffer;
+        }
+      }
+    }
+    return Readable.from(generate(), { objectMode: false, highWaterMark: READ_PIECE });
+  }
+
+  extents(): ExtentInfo[] {
+    return [...this.#extents.values()].map((e) => ({ extentId: e.id, sizeBytes: e.tail, sealed: e.sealed }));
+  }
+
+  isPinned(extentId: number): boolean {
+    return (this.#extents.get(extentId)?.pins ?? 0) > 0;
+  }
+
+  retire(extentId: number): void {
+    const extent = this.#extents.get(extentId);
+    if (!extent || !extent.sealed) return;
+    this.#retired.push({ extentId, epoch: this.#epoch });
+    this.#epoch++;
+    this.#reap();
+  }
+
+  #reap(): void {
+    const oldestOpen = Math.min(...this.#guards.keys());
+    const ready = this.#retired.filter((r) => r.epoch < oldestOpen);
+    if (ready.length === 0) return;
+    this.#retired = this.#retired.filter((r) => r.epoch >= oldestOpen);
+    for (const { extentId } of ready) {
+      const extent = this.#extents.get(extentId);
+      if (!extent) continue;
+      this.#extents.delete(extentId);
+      this.#dirty.delete(extent);
+      closeSync(extent.fd);
+      unlinkSync(this.#path(extentId));
+    }
+  }
+
+  physicalBytes(): number {
+    let total = 0;
+    for (const e of this.#extents.values()) total += e.tail;
+    return total;
+  }
+
+  async close(): Promise<void> {
+    await this.sync();
+    for (const e of this.#extents.values()) closeSync(e.fd);
+    this.#extents.clear();
+    this.#active = undefined;
+  }
+}
+
+/** Walks a list of reserved chunks as one byte sequence. */
+class ChunkCursor {
+  written = 0;
+  #index = 0;
+  #within = 0;
+  constructor(private readonly chunks: readonly ChunkRef[]) {}
+  position(): { ref: ChunkRef; within: number } {
+    const ref = this.chunks[this.#index];
+    if (!ref) throw new Error('write past the reserved chunks');
+    return { ref, within: this.#within };
+  }
+  advance(bytes: number): void {
+    this.written += bytes;
+    this.#within += bytes;
+    const ref = this.chunks[this.#index];
+    if (ref && this.#within === ref.length) {
+      this.#index++;
+      this.#within = 0;
+    }
+  }
+}
+
+/** The parts of chunks that cover bytes [start, end) of their concatenation. */
+export function slicePieces(chunks: readonly ChunkRef[], start: number, end: number): ChunkRef[] {
+  const pieces: ChunkRef[] = [];
+  let base = 0;
+  for (const chunk of chunks) {
+    const from = Math.max(start, base);
+    const to = Math.min(end, base + chunk.length);
+    if (from < to) pieces.push({ extentId: chunk.extentId, offset: chunk.offset + (from - base), length: to - from });
+    base += chunk.length;
+    if (base >= end) break;
+  }
+  return pieces;
+}
+
+function appendCoalesced(into: ChunkRef[], refs: readonly ChunkRef[]): void {
+  for (const ref of refs) {
+    const last = into[into.length - 1];
+    if (last && last.extentId === ref.extentId && last.offset + last.length === ref.offset) last.length += ref.length;
+    else into.push({ ...ref });
+  }
+}
+
+function once(fn: () => void): () => void {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    fn();
+  };
+}

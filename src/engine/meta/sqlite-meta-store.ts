@@ -1,0 +1,321 @@
+// SqliteMetaStore: the embedded MetadataStore (better-sqlite3, WAL).
+//
+// Durability: commits use synchronous=NORMAL, so a commit is a write() into the WAL (it survives
+// kill -9 at once); write() then waits on a group-committed fdatasync of the WAL file before it
+// resolves, so an acknowledged change also survives power loss while concurrent writers share
+// one fsync. Writes are serialized by a promise chain; reads go through a second, read-only
+// connection that sees only committed state.
+import Database from 'better-sqlite3';
+import type { Database as Db, Statement } from 'better-sqlite3';
+import { openSync, closeSync, fdatasync } from 'node:fs';
+import { promisify } from 'node:util';
+import { GroupSync } from '../group-sync.js';
+import { SCHEMA_SQL, SCHEMA_VERSION, SWEEP_SQL } from './sqlite-schema.js';
+import type {
+  BucketQuery, BucketRecord, ContentPart, EntryQuery, EntryRecord, ExtentUsage, Json, JsonObject,
+  MetaReader, MetaStore, MetaWriter, StagedPart,
+} from './meta-store.js';
+import type { ChunkRef } from '../blocks/block-store.js';
+
+const fdatasyncAsync = promisify(fdatasync);
+
+export interface SqliteMetaStoreOptions {
+  path: string;
+  /** 'fsync' (default): durable against power loss. 'process': durable against process crashes only. */
+  durability?: 'fsync' | 'process';
+}
+
+type Row = Record<string, unknown>;
+
+export class SqliteMetaStore implements MetaStore {
+  readonly #writer: Db;
+  readonly #reader: Db;
+  readonly #walFd: number | undefined;
+  readonly #groupSync: GroupSync;
+  readonly #writeSide: SqliteTx;
+  readonly #readSide: SqliteTx;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(options: SqliteMetaStoreOptions) {
+    this.#writer = new Database(options.path);
+    this.#writer.pragma('journal_mode = WAL');
+    this.#writer.pragma('synchronous = NORMAL');
+    this.#writer.pragma('foreign_keys = OFF');
+    this.#writer.pragma('cache_size = -65536');
+    this.#migrate();
+    this.#writer.exec(SWEEP_SQL);
+    this.#reader = new Database(options.path, { readonly: true });
+    this.#reader.pragma('cache_size = -65536');
+    this.#writeSide = new SqliteTx(this.#writer);
+    this.#readSide = new SqliteTx(this.#reader);
+    const durable = (options.durability ?? 'fsync') === 'fsync';
+    this.#walFd = durable ? openSync(`${options.path}-wal`, 'r') : undefined;
+    const walFd = this.#walFd;
+    this.#groupSync = new GroupSync(async () => {
+      if (walFd !== undefined) await fdatasyncAsync(walFd);
+    });
+  }
+
+  #migrate(): void {
+    const version = this.#writer.pragma('user_version', { simple: true }) as number;
+    if (version > SCHEMA_VERSION) {
+      throw new Error(`metadata schema ${version} is newer than this Nimbus (${SCHEMA_VERSION})`);
+    }
+    this.#writer.exec(SCHEMA_SQL);
+    this.#writer.pragma(`user_version = ${SCHEMA_VERSION}`);
+  }
+
+  read<T>(fn: (tx: MetaReader) => Promise<T>): Promise<T> {
+    return fn(this.#readSide);
+  }
+
+  async write<T>(fn: (tx: MetaWriter) => Promise<T>): Promise<T> {
+    const run = this.#queue.then(() => this.#transaction(fn));
+    this.#queue = run.catch(() => undefined);
+    const result = await run;
+    await this.#groupSync.sync();
+    return result;
+  }
+
+  async #transaction<T>(fn: (tx: MetaWriter) => Promise<T>): Promise<T> {
+    this.#writer.exec('BEGIN IMMEDIATE');
+    try {
+      const result = await fn(this.#writeSide);
+      this.#writer.exec('COMMIT');
+      return result;
+    } catch (error) {
+      if (this.#writer.inTransaction) this.#writer.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#queue;
+    await this.#groupSync.sync();
+    this.#reader.close();
+    this.#writer.close();
+    if (this.#walFd !== undefined) closeSync(this.#walFd);
+  }
+}
+
+/** The statements of one connection, exposed as a MetaWriter (the read side only reads). */
+class SqliteTx implements MetaWriter {
+  readonly #db: Db;
+  readonly #cache = new Map<string, Statement>();
+
+  constructor(db: Db) {
+    this.#db = db;
+  }
+
+  #stmt(sql: string): Statement {
+    let stmt = this.#cache.get(sql);
+    if (!stmt) {
+      stmt = this.#db.prepare(sql);
+      this.#cache.set(sql, stmt);
+    }
+    return stmt;
+  }
+
+  async getSetting(scope: string, key: string): Promise<Json | undefined> {
+    const row = this.#stmt('SELECT value FROM settings WHERE scope = ? AND key = ?').get(scope, key) as Row | undefined;
+    return row ? (JSON.parse(row.value as string) as Json) : undefined;
+  }
+
+  async putSetting(scope: string, key: string, value: Json): Promise<void> {
+    this.#stmt('INSERT INTO settings (scope, key, value) VALUES (?, ?, ?) ON CONFLICT (scope, key) DO UPDATE SET value = excluded.value')
+      .run(scope, key, JSON.stringify(value));
+  }
+
+  async getBucket(scope: string, name: string): Promise<BucketRecord | undefined> {
+    const row = this.#stmt('SELECT * FROM buckets WHERE scope = ? AND name = ? AND deleted_ms IS NULL').get(scope, name) as Row | undefined;
+    return row ? toBucket(row) : undefined;
+  }
+
+  async getBucketById(bucketId: number): Promise<BucketRecord | undefined> {
+    const row = this.#stmt('SELECT * FROM buckets WHERE bucket_id = ?').get(bucketId) as Row | undefined;
+    return row ? toBucket(row) : undefined;
+  }
+
+  async listBuckets(scope: string, query: BucketQuery): Promise<BucketRecord[]> {
+    const { lower, upper } = seekBounds(query.prefix ?? '', undefined);
+    const deleted = query.deleted ? '' : 'AND deleted_ms IS NULL';
+    const rows = this.#stmt(
+      `SELECT * FROM buckets WHERE scope = @scope AND name >= @lower AND (@upper IS NULL OR name < @upper)
+         AND name > @after ${deleted}
+       ORDER BY name, bucket_id LIMIT @limit`,
+    ).all({ scope, lower, upper, after: query.afterName ?? '', limit: query.limit }) as Row[];
+    return rows.map(toBucket);
+  }
+
+  async insertBucket(bucket: Omit<BucketRecord, 'bucketId'>): Promise<number> {
+    const info = this.#stmt('INSERT INTO buckets (scope, name, created_ms, deleted_ms, attrs) VALUES (?, ?, ?, ?, ?)')
+      .run(bucket.scope, bucket.name, bucket.createdMs, bucket.deletedMs, JSON.stringify(bucket.attrs));
+    return Number(info.lastInsertRowid);
+  }
+
+  async updateBucket(bucketId: number, change: { attrs?: JsonObject; deletedMs?: number | null; name?: string }): Promise<void> {
+    const current = await this.getBucketById(bucketId);
+    if (!current) return;
+    this.#stmt('UPDATE buckets SET attrs = ?, deleted_ms = ?, name = ? WHERE bucket_id = ?').run(
+      JSON.stringify(change.attrs ?? current.attrs),
+      change.deletedMs === undefined ? current.deletedMs : change.deletedMs,
+      change.name ?? current.name,
+      bucketId,
+    );
+  }
+
+  async dropBucket(bucketId: number): Promise<void> {
+    this.#stmt('DELETE FROM entries WHERE bucket_id = ?').run(bucketId);
+    this.#stmt('DELETE FROM staged WHERE bucket_id = ?').run(bucketId);
+    this.#stmt('DELETE FROM buckets WHERE bucket_id = ?').run(bucketId);
+  }
+
+  async getEntry(bucketId: number, name: string, sub: string): Promise<EntryRecord | undefined> {
+    const row = this.#stmt('SELECT * FROM entries WHERE bucket_id = ? AND name = ? AND sub = ?').get(bucketId, name, sub) as Row | undefined;
+    return row ? toEntry(row) : undefined;
+  }
+
+  async listEntries(bucketId: number, query: EntryQuery): Promise<EntryRecord[]> {
+    const { lower, upper } = seekBounds(query.prefix ?? '', query.after?.name);
+    const afterName = query.after?.name ?? '';
+    const afterSub = query.after?.sub ?? '';
+    const tagFilter = query.tag === undefined ? '' : 'AND tag = @tag';
+    const index = query.tag === undefined ? 'sqlite_autoindex_entries_1' : 'entries_tag';
+    // Seek to `lower`, stop at `upper`; only rows of the cursor's own name are filtered by sub.
+    const sql = `SELECT * FROM entries INDEXED BY ${index}
+      WHERE bucket_id = @bucket ${tagFilter} AND name >= @lower AND (@upper IS NULL OR name < @upper)
+        AND (name > @afterName OR (name = @afterName AND sub > @afterSub) OR @hasAfter = 0)
+      ORDER BY name, sub LIMIT @limit`;
+    const rows = this.#stmt(sql).all({
+      bucket: bucketId, tag: query.tag ?? 0, lower, upper, afterName, afterSub,
+      hasAfter: query.after ? 1 : 0, limit: query.limit,
+    }) as Row[];
+    return rows.map(toEntry);
+  }
+
+  async listEntriesOfName(bucketId: number, name: string): Promise<EntryRecord[]> {
+    const rows = this.#stmt('SELECT * FROM entries WHERE bucket_id = ? AND name = ? ORDER BY sub').all(bucketId, name) as Row[];
+    return rows.map(toEntry);
+  }
+
+  async putEntry(entry: EntryRecord): Promise<void> {
+    this.#stmt(
+      `INSERT INTO entries (bucket_id, name, sub, tag, content_id, size_bytes, attrs) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (bucket_id, name, sub) DO UPDATE SET tag = excluded.tag, content_id = excluded.content_id,
+         size_bytes = excluded.size_bytes, attrs = excluded.attrs`,
+    ).run(entry.bucketId, entry.name, entry.sub, entry.tag, entry.contentId, entry.sizeBytes, JSON.stringify(entry.attrs));
+  }
+
+  async deleteEntry(bucketId: number, name: string, sub: string): Promise<void> {
+    this.#stmt('DELETE FROM entries WHERE bucket_id = ? AND name = ? AND sub = ?').run(bucketId, name, sub);
+  }
+
+  async getContent(contentId: number): Promise<ContentPart[]> {
+    const rows = this.#stmt(
+      `SELECT p.label, p.block_id, b.size_bytes FROM content_parts p JOIN blocks b ON b.block_id = p.block_id
+       WHERE p.content_id = ? ORDER BY p.idx`,
+    ).all(contentId) as Row[];
+    return rows.map((r) => ({ label: r.label as string, blockId: r.block_id as number, sizeBytes: r.size_bytes as number }));
+  }
+
+  async createContent(parts: ReadonlyArray<{ label: string; blockId: number }>): Promise<number> {
+    const contentId = Number(this.#stmt('INSERT INTO contents (refs) VALUES (0)').run().lastInsertRowid);
+    const insert = this.#stmt('INSERT INTO content_parts (content_id, idx, label, block_id) VALUES (?, ?, ?, ?)');
+    parts.forEach((part, idx) => insert.run(contentId, idx, part.label, part.blockId));
+    return contentId;
+  }
+
+  async getChunks(blockId: number): Promise<ChunkRef[]> {
+    const rows = this.#stmt('SELECT extent_id, offset, length FROM chunks WHERE block_id = ? ORDER BY idx').all(blockId) as Row[];
+    return rows.map((r) => ({ extentId: r.extent_id as number, offset: r.offset as number, length: r.length as number }));
+  }
+
+  async createBlock(chunks: readonly ChunkRef[]): Promise<number> {
+    const size = chunks.reduce((sum, c) => sum + c.length, 0);
+    const blockId = Number(this.#stmt('INSERT INTO blocks (size_bytes, refs) VALUES (?, 0)').run(size).lastInsertRowid);
+    const insert = this.#stmt('INSERT INTO chunks (block_id, idx, extent_id, offset, length) VALUES (?, ?, ?, ?, ?)');
+    chunks.forEach((c, idx) => insert.run(blockId, idx, c.extentId, c.offset, c.length));
+    return blockId;
+  }
+
+  async listStaged(bucketId: number, name: string): Promise<StagedPart[]> {
+    const rows = this.#stmt(
+      `SELECT s.label, s.block_id, s.staged_ms, b.size_bytes FROM staged s JOIN blocks b ON b.block_id = s.block_id
+       WHERE s.bucket_id = ? AND s.name = ? ORDER BY s.staged_ms, s.label`,
+    ).all(bucketId, name) as Row[];
+    return rows.map((r) => ({
+      label: r.label as string, blockId: r.block_id as number, sizeBytes: r.size_bytes as number, stagedMs: r.staged_ms as number,
+    }));
+  }
+
+  async hasStaged(bucketId: number, name: string): Promise<boolean> {
+    return this.#stmt('SELECT 1 FROM staged WHERE bucket_id = ? AND name = ? LIMIT 1').get(bucketId, name) !== undefined;
+  }
+
+  async stagePart(bucketId: number, name: string, label: string, blockId: number, stagedMs: number): Promise<void> {
+    this.#stmt(
+      `INSERT INTO staged (bucket_id, name, label, block_id, staged_ms) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (bucket_id, name, label) DO UPDATE SET block_id = excluded.block_id, staged_ms = excluded.staged_ms`,
+    ).run(bucketId, name, label, blockId, stagedMs);
+  }
+
+  async clearStaged(bucketId: number, name: string): Promise<void> {
+    this.#stmt('DELETE FROM staged WHERE bucket_id = ? AND name = ?').run(bucketId, name);
+  }
+
+  async extentUsage(): Promise<ExtentUsage[]> {
+    const rows = this.#stmt('SELECT extent_id, live_bytes FROM extents').all() as Row[];
+    return rows.map((r) => ({ extentId: r.extent_id as number, liveBytes: r.live_bytes as number }));
+  }
+
+  async chunksInExtent(extentId: number): Promise<Array<{ blockId: number; index: number; ref: ChunkRef }>> {
+    const rows = this.#stmt('SELECT block_id, idx, offset, length FROM chunks WHERE extent_id = ? ORDER BY offset').all(extentId) as Row[];
+    return rows.map((r) => ({
+      blockId: r.block_id as number, index: r.idx as number,
+      ref: { extentId, offset: r.offset as number, length: r.length as number },
+    }));
+  }
+
+  async relocateChunk(blockId: number, index: number, from: ChunkRef, to: ChunkRef): Promise<boolean> {
+    const info = this.#stmt(
+      'UPDATE chunks SET extent_id = ?, offset = ? WHERE block_id = ? AND idx = ? AND extent_id = ? AND offset = ? AND length = ?',
+    ).run(to.extentId, to.offset, blockId, index, from.extentId, from.offset, from.length);
+    return info.changes > 0;
+  }
+}
+
+/**
+ * The key range a listing seeks: from max(prefix, cursor) up to the first string that no longer
+ * starts with prefix (prefix with its last code point incremented), so a page costs its own rows.
+ */
+function seekBounds(prefix: string, afterName: string | undefined): { lower: string; upper: string | null } {
+  const lower = afterName !== undefined && afterName > prefix ? afterName : prefix;
+  if (prefix === '') return { lower, upper: null };
+  const points = Array.from(prefix);
+  const last = points.pop() ?? '';
+  const next = (last.codePointAt(0) ?? 0) + 1;
+  return { lower, upper: next > 0x10ffff ? null : points.join('') + String.fromCodePoint(next) };
+}
+
+function toBucket(row: Row): BucketRecord {
+  return {
+    bucketId: row.bucket_id as number,
+    scope: row.scope as string,
+    name: row.name as string,
+    createdMs: row.created_ms as number,
+    deletedMs: (row.deleted_ms as number | null) ?? null,
+    attrs: JSON.parse(row.attrs as string) as JsonObject,
+  };
+}
+
+function toEntry(row: Row): EntryRecord {
+  return {
+    bucketId: row.bucket_id as number,
+    name: row.name as string,
+    sub: row.sub as string,
+    tag: row.tag as number,
+    contentId: (row.content_id as number | null) ?? null,
+    sizeBytes: row.size_bytes as number,
+    attrs: JSON.parse(row.attrs as string) as JsonObject,
+  };
+}

@@ -1,0 +1,84 @@
+// Composition root: builds engine → services → adapters from a config and starts listeners.
+// The only place that wires things together; tests call startNimbus() with a ManualClock.
+import { createServer, type Server } from 'node:http';
+import { mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { SqliteMetaStore } from './engine/meta/sqlite-meta-store.js';
+import { ExtentBlockStore } from './engine/blocks/extent-block-store.js';
+import { collectGarbage } from './engine/gc.js';
+import { createBlobService } from './blob/service/blob-service.js';
+import { AccountRegistry, DEV_ACCOUNT, DEV_ACCOUNT_KEY } from './blob/service/accounts.js';
+import { createBlobHandler } from './blob/http/server.js';
+import { SystemClock, every, type Clock } from './platform/clock.js';
+import { createLogger, type Logger } from './platform/log.js';
+import type { NimbusConfig } from './platform/config.js';
+import type { BlobApi } from './blob/service/api.js';
+
+export interface Nimbus {
+  blobPort: number;
+  blobUrl: string;
+  api: BlobApi;
+  /** Runs background work now (garbage collection). Tests call it after moving the clock. */
+  runDue(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  clock?: Clock;
+  logger?: Logger;
+}
+
+export async function startNimbus(config: NimbusConfig, options: StartOptions = {}): Promise<Nimbus> {
+  const clock = options.clock ?? new SystemClock();
+  const logger = options.logger ?? createLogger(config.logLevel);
+  mkdirSync(config.dataDir, { recursive: true });
+  const meta = new SqliteMetaStore({ path: join(config.dataDir, 'meta.sqlite'), durability: config.durability });
+  const blocks = new ExtentBlockStore({ dir: join(config.dataDir, 'blocks'), durability: config.durability });
+  const accounts = new AccountRegistry([
+    ...(config.devAccount ? [{ name: DEV_ACCOUNT, keys: [DEV_ACCOUNT_KEY] }] : []),
+    ...config.accounts,
+  ]);
+  const api = createBlobService({ meta, blocks });
+  const blobServer = createServer({ keepAliveTimeout: 65_000 }, createBlobHandler({ api, accounts, clock, logger }));
+  const blobPort = await listen(blobServer, config.host, config.blobPort);
+
+  const runGc = async () => {
+    const report = await collectGarbage(meta, blocks);
+    if (report.extentsRetired > 0) logger.log('info', 'gc', { ...report });
+  };
+  await runGc();
+  const stopGc = every(config.gcIntervalMs, () => {
+    runGc().catch((error: unknown) => logger.log('error', 'gc-failed', { error: String(error) }));
+  });
+  const serverFile = join(config.dataDir, 'server.json');
+  writeFileSync(serverFile, JSON.stringify({ pid: process.pid, host: config.host, blobPort }, null, 2));
+
+  return {
+    blobPort,
+    blobUrl: `http://${config.host}:${blobPort}/${DEV_ACCOUNT}`,
+    api,
+    runDue: runGc,
+    async stop() {
+      stopGc();
+      await close(blobServer);
+      await meta.close();
+      await blocks.close();
+      rmSync(serverFile, { force: true });
+    },
+  };
+}
+
+function listen(server: Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
+  });
+}
+
+function close(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
