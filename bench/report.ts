@@ -65,7 +65,7 @@ export function renderTable(config: BenchConfig, runs: Runs, outcomes: readonly 
 function cell(metric: MetricId, decimals: number, run: ServerRun | undefined): string {
   if (run === undefined) return '—';
   const value = run.measurements[metric];
-  if (value === undefined) return 'error';
+  if (value === undefined) return run.errors.length > 0 ? 'error' : '—'; // failed, or its workload was not selected
   const note = run.notes[metric];
   return note === undefined ? formatNumber(value, decimals) : `${formatNumber(value, decimals)} (${note})`;
 }

@@ -183,7 +183,7 @@ async function growth({ endpoint, config, log }: WorkloadContext): Promise<Measu
     return [
       { metric: 'grow.firstOpsPerSec', value: first.opsPerSec, ...(first.cut ? { note: rangeNote(first) } : {}) },
       { metric: 'grow.fillOpsPerSec', value: fill.opsPerSec, ...(fill.cut ? { note: rangeNote(fill) } : {}) },
-      { metric: 'grow.lastOpsPerSec', value: last.opsPerSec, ...(capped ? { note: `only reached ${rangeNote(last)}` } : {}) },
+      { metric: 'grow.lastOpsPerSec', value: last.opsPerSec, ...(capped ? { note: `stopped at ${last.to.toLocaleString('en-US')} blobs by time caps; ${rangeNote(last)}` } : {}) },
     ];
   } finally {
     client.close();

@@ -32,9 +32,12 @@ export async function collectGarbage(meta: MetaStore, blocks: BlockStore, option
     if (live > 0) {
       report.bytesMoved += await compactExtent(meta, blocks, extent.extentId);
       report.extentsCompacted++;
-      const after = await meta.read((tx) => tx.chunksInExtent(extent.extentId));
-      if (after.length > 0 || blocks.isPinned(extent.extentId)) continue;
     }
+    // Re-read even when `live` was 0: `usage` predates the compactions awaited above, and a write
+    // that was pinned then (say, a large upload filling this extent) may have committed since.
+    // Once unpinned, no write into a sealed extent is in flight, so this count is final.
+    const after = await meta.read((tx) => tx.chunksInExtent(extent.extentId));
+    if (after.length > 0 || blocks.isPinned(extent.extentId)) continue;
     blocks.retire(extent.extentId);
     report.extentsRetired++;
     report.bytesReclaimed += extent.sizeBytes - live;

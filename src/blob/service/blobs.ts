@@ -8,12 +8,11 @@
 // writers with If-Match cannot both win. Content is shared by reference: a copy or (later) a
 // snapshot points at the same content id and costs O(1) whatever the blob's size.
 import type { BlockStore } from '../../engine/blocks/block-store.js';
-import { slicePieces } from '../../engine/blocks/extent-block-store.js';
 import type { BucketRecord, EntryRecord, MetaReader, MetaStore, MetaWriter } from '../../engine/meta/meta-store.js';
 import { newGuid, type EtagSource } from '../../platform/ids.js';
 import { fail } from '../errors.js';
 import { checkConditions } from './conditions.js';
-import { contentChunks, storeBody } from './content.js';
+import { BUFFERED_READ_MAX_BYTES, contentPieces, createBlockFor, createBlockFromRange, readBuffer, readStream, storeBody } from './content.js';
 import { findContainer } from './containers.js';
 import { applyLeaseAction, checkReadLease, checkWriteLease } from './leases.js';
 import { checkBlobName, checkMetadata } from './names.js';
@@ -51,7 +50,7 @@ export class Blobs {
       const headers = { ...request.headers, contentMd5: request.headers.contentMd5 ?? written.md5 };
       return await this.deps.meta.write(async (tx) => {
         const { bucket, current } = await this.#target(tx, ref, request.conditions, request.leaseId, now);
-        const blockId = written.sizeBytes > 0 ? await tx.createBlock(written.chunks) : undefined;
+        const blockId = written.sizeBytes > 0 ? await createBlockFor(tx, written) : undefined;
         const contentId = await tx.createContent(blockId === undefined ? [] : [{ label: syntheticBlockLabel(), blockId }]);
         const attrs = this.#newAttrs(current, headers, request.metadata, now);
         await commitBlob(tx, bucket, ref.blob, attrs, { contentId, sizeBytes: written.sizeBytes });
@@ -70,7 +69,7 @@ export class Blobs {
     const written = await storeBody(this.deps.blocks, body, BLOCK_MAX_BYTES);
     try {
       await this.deps.meta.write(async (tx) => {
-        await this.#stage(tx, ref, blockId, options.leaseId, now, written.chunks);
+        await this.#stage(tx, ref, blockId, options.leaseId, now, () => createBlockFor(tx, written));
       });
       return { contentMd5: written.md5 };
     } finally {
@@ -84,15 +83,15 @@ export class Blobs {
     // The new block references the source's bytes (no copy): blocks are immutable.
     return this.deps.meta.write(async (tx) => {
       const { entry } = await this.#source(tx, source);
-      const chunks = await contentChunks(tx, entry.contentId);
+      const pieces = await contentPieces(tx, entry.contentId);
       const range = source.range ?? { start: 0, end: entry.sizeBytes - 1 };
       if (range.start >= entry.sizeBytes || range.end >= entry.sizeBytes || range.end < range.start) fail('InvalidRange');
-      await this.#stage(tx, ref, blockId, options.leaseId, now, slicePieces(chunks, range.start, range.end + 1));
+      await this.#stage(tx, ref, blockId, options.leaseId, now, () => createBlockFromRange(tx, pieces, range.start, range.end));
       return { contentMd5: '' };
     });
   }
 
-  async #stage(tx: MetaWriter, ref: BlobRef, blockId: string, leaseId: string | undefined, now: number, chunks: Parameters<MetaWriter['createBlock']>[0]): Promise<void> {
+  async #stage(tx: MetaWriter, ref: BlobRef, blockId: string, leaseId: string | undefined, now: number, createBlock: () => Promise<number>): Promise<void> {
     const bucket = await findContainer(tx, ref);
     const current = await tx.getEntry(bucket.bucketId, ref.blob, CURRENT_SUB);
     if (current) checkWriteLease(blobAttrs(current.attrs).lease, leaseId, now, 'blob');
@@ -100,7 +99,7 @@ export class Blobs {
     const sameLength = (label: string) => Buffer.from(label, 'base64').length === Buffer.from(blockId, 'base64').length;
     if (staged.some((s) => !sameLength(s.label))) fail('InvalidBlobOrBlock');
     if (staged.length >= 100_000) fail('BlockCountExceedsLimit');
-    const block = await tx.createBlock(chunks);
+    const block = await createBlock();
     await tx.stagePart(bucket.bucketId, ref.blob, blockId, block, now);
   }
 
@@ -144,27 +143,31 @@ export class Blobs {
 
   async getBlob(ref: BlobRef, options: { range?: ByteRange; conditions: Conditions; leaseId?: string }, now: number): Promise<GetBlobResult> {
     const guard = this.deps.blocks.guardReads();
+    let released = false;
+    const release = () => {
+      if (!released) guard.release();
+      released = true;
+    };
     try {
-      const { entry, chunks } = await this.deps.meta.read(async (tx) => {
+      const { entry, pieces } = await this.deps.meta.read(async (tx) => {
         const entry = await this.#readable(tx, ref, options.conditions, options.leaseId, now);
-        return { entry, chunks: await contentChunks(tx, entry.contentId) };
+        return { entry, pieces: await contentPieces(tx, entry.contentId) };
       });
       const range = resolveRange(options.range, entry.sizeBytes);
       const start = range?.start ?? 0;
       const end = range ? range.end + 1 : entry.sizeBytes;
-      let released = false;
-      const release = () => {
-        if (!released) guard.release();
-        released = true;
-      };
+      const small = end - start <= BUFFERED_READ_MAX_BYTES;
+      const buffered = small ? await readBuffer(this.deps.blocks, pieces, start, end) : undefined;
+      if (buffered) release();
       return {
         blob: blobView(entry, now),
         range,
-        open: () => this.deps.blocks.read(chunks, start, end).once('close', release),
+        buffered,
+        open: () => readStream(this.deps.blocks, pieces, start, end).once('close', release),
         discard: release,
       };
     } catch (error) {
-      guard.release();
+      release();
       throw error;
     }
   }

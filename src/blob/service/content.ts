@@ -1,26 +1,47 @@
-// Turning blob content (an engine content: ordered parts, each a block of chunks) into bytes,
-// and bodies into blocks. Shared by Put Blob, Put Block, Get Blob and the copy operations.
-import type { BlockStore, ChunkRef, WrittenData } from '../../engine/blocks/block-store.js';
+// Blob bytes: request bodies into blocks, and contents (ordered pieces) back into bytes.
+// Shared by Put Blob, Put Block, Get Blob and the copy operations.
+//
+// Bodies up to INLINE_MAX_BYTES are kept inline in the metadata store: a small PUT is one
+// transaction and one (group-committed) fsync, and a small GET one query, with no extent I/O.
+// Larger bodies stream into the block store and are fsynced before their metadata commits.
+import { Readable } from 'node:stream';
+import { createHash } from 'node:crypto';
+import { isInline, slicePieces, type BlockStore, type ChunkRef, type Piece, type WrittenData } from '../../engine/blocks/block-store.js';
 import { LengthMismatchError } from '../../engine/blocks/extent-block-store.js';
-import type { MetaReader } from '../../engine/meta/meta-store.js';
+import type { MetaReader, MetaWriter } from '../../engine/meta/meta-store.js';
 import { fail } from '../errors.js';
 import type { BodySource } from './model.js';
 
-/** All chunk refs of a content, in byte order. */
-export async function contentChunks(tx: MetaReader, contentId: number | null): Promise<ChunkRef[]> {
-  if (contentId === null) return [];
-  const parts = await tx.getContent(contentId);
-  const chunks: ChunkRef[] = [];
-  for (const part of parts) chunks.push(...(await tx.getChunks(part.blockId)));
-  return chunks;
+export const INLINE_MAX_BYTES = 64 * 1024;
+/** Reads up to this size are served from one buffer instead of a stream. */
+export const BUFFERED_READ_MAX_BYTES = 64 * 1024;
+
+export type StoredBody =
+  | { kind: 'inline'; data: Buffer; sizeBytes: number; md5: string; unpin(): void }
+  | ({ kind: 'chunks' } & WrittenData);
+
+export async function contentPieces(tx: MetaReader, contentId: number | null): Promise<Piece[]> {
+  return contentId === null ? [] : tx.getContentPieces(contentId);
+}
+
+/** Creates the block holding a stored body, inside the metadata transaction. */
+export function createBlockFor(tx: MetaWriter, body: StoredBody): Promise<number> {
+  return tx.createBlock(body.kind === 'inline' ? [{ inline: body.data, length: body.sizeBytes }] : body.chunks);
 }
 
 /**
- * Writes a request body to the block store and makes it durable. The caller must call
- * `unpin()` once the metadata referencing the chunks has committed (or failed).
+ * A new block holding bytes [start, end] of existing pieces, sharing them by reference (blocks
+ * are immutable). Call inside the write transaction that read the pieces, so that compaction
+ * cannot move a chunk in between.
  */
-export async function storeBody(blocks: BlockStore, body: BodySource, sizeMaxBytes: number): Promise<WrittenData> {
+export function createBlockFromRange(tx: MetaWriter, pieces: readonly Piece[], start: number, endInclusive: number): Promise<number> {
+  return tx.createBlock(slicePieces(pieces, start, endInclusive + 1));
+}
+
+/** Writes a request body durably. Call `unpin()` once the metadata referencing it committed or failed. */
+export async function storeBody(blocks: BlockStore, body: BodySource, sizeMaxBytes: number): Promise<StoredBody> {
   if (body.lengthBytes !== undefined && body.lengthBytes > sizeMaxBytes) fail('RequestBodyTooLarge');
+  if (body.lengthBytes !== undefined && body.lengthBytes <= INLINE_MAX_BYTES) return storeInline(body, body.lengthBytes);
   let written: WrittenData;
   try {
     written = await blocks.write(body.stream, body.lengthBytes);
@@ -29,11 +50,51 @@ export async function storeBody(blocks: BlockStore, body: BodySource, sizeMaxByt
     throw error;
   }
   try {
-    if (body.md5 !== undefined && body.md5 !== written.md5) fail('Md5Mismatch', { UserSpecifiedMd5: body.md5, ServerCalculatedMd5: written.md5 });
+    checkMd5(body.md5, written.md5);
     await blocks.sync();
-    return written;
+    return { kind: 'chunks', ...written };
   } catch (error) {
     written.unpin();
     throw error;
   }
+}
+
+async function storeInline(body: BodySource, lengthBytes: number): Promise<StoredBody> {
+  const parts: Buffer[] = [];
+  let received = 0;
+  for await (const piece of body.stream) {
+    const buffer = Buffer.isBuffer(piece) ? piece : Buffer.from(piece);
+    received += buffer.length;
+    if (received > lengthBytes) fail('InvalidInput', { reason: 'body longer than Content-Length' });
+    parts.push(buffer);
+  }
+  if (received !== lengthBytes) fail('InvalidInput', { reason: 'body shorter than Content-Length' });
+  const data = parts.length === 1 && parts[0] ? parts[0] : Buffer.concat(parts, received);
+  const md5 = createHash('md5').update(data).digest('base64');
+  checkMd5(body.md5, md5);
+  return { kind: 'inline', data, sizeBytes: received, md5, unpin: () => undefined };
+}
+
+function checkMd5(expected: string | undefined, actual: string): void {
+  if (expected !== undefined && expected !== actual) fail('Md5Mismatch', { UserSpecifiedMd5: expected, ServerCalculatedMd5: actual });
+}
+
+/** Bytes [start, end) of a content as one buffer (for small reads). */
+export async function readBuffer(blocks: BlockStore, pieces: readonly Piece[], start: number, end: number): Promise<Buffer> {
+  const range = slicePieces(pieces, start, end);
+  const buffers = await Promise.all(range.map((p) => (isInline(p) ? p.inline : blocks.readChunk(p))));
+  return buffers.length === 1 && buffers[0] ? buffers[0] : Buffer.concat(buffers, end - start);
+}
+
+/** Bytes [start, end) of a content as a stream: inline pieces and runs of chunks, in order. */
+export function readStream(blocks: BlockStore, pieces: readonly Piece[], start: number, end: number): Readable {
+  const range = slicePieces(pieces, start, end);
+  if (range.every((p) => !isInline(p))) return blocks.read(range as ChunkRef[], 0, end - start);
+  async function* generate(): AsyncGenerator<Buffer> {
+    for (const piece of range) {
+      if (isInline(piece)) yield piece.inline;
+      else for await (const buffer of blocks.read([piece], 0, piece.length)) yield buffer as Buffer;
+    }
+  }
+  return Readable.from(generate(), { objectMode: false });
 }

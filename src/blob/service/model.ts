@@ -137,6 +137,8 @@ export interface GetBlobResult {
   blob: BlobView;
   /** The byte range served, or undefined for the whole blob. */
   range: { start: number; end: number } | undefined;
+  /** The bytes, already read, when the range is small; open() then streams this same buffer. */
+  buffered: Buffer | undefined;
   /** Call exactly once to stream the bytes; the read guard is released when it ends. */
   open(): NodeJS.ReadableStream;
   /** Releases the read guard when the body is not streamed (HEAD, errors). */

@@ -19,6 +19,21 @@ export interface ChunkRef {
   length: number;
 }
 
+/**
+ * Small blocks live inline in the metadata store (one transaction, one fsync, one read); a content
+ * is therefore a sequence of pieces of either kind.
+ */
+export interface InlinePiece {
+  inline: Buffer;
+  length: number;
+}
+
+export type Piece = ChunkRef | InlinePiece;
+
+export function isInline(piece: Piece): piece is InlinePiece {
+  return 'inline' in piece;
+}
+
 export interface WrittenData {
   chunks: ChunkRef[];
   sizeBytes: number;
@@ -51,6 +66,8 @@ export interface BlockStore {
   guardReads(): ReadGuard;
   /** Streams bytes [start, end) of the concatenation of chunks. */
   read(chunks: readonly ChunkRef[], start: number, end: number): Readable;
+  /** Reads one chunk into memory (for small reads, where a stream costs more than the bytes). */
+  readChunk(chunk: ChunkRef): Promise<Buffer>;
   extents(): ExtentInfo[];
   /** True while some write into this extent has not been unpinned. */
   isPinned(extentId: number): boolean;
@@ -59,4 +76,24 @@ export interface BlockStore {
   /** Bytes the store holds on disk. */
   physicalBytes(): number;
   close(): Promise<void>;
+}
+
+/** The parts of pieces that cover bytes [start, end) of their concatenation. */
+export function slicePieces<P extends Piece>(pieces: readonly P[], start: number, end: number): P[] {
+  const out: P[] = [];
+  let base = 0;
+  for (const piece of pieces) {
+    const from = Math.max(start, base);
+    const to = Math.min(end, base + piece.length);
+    if (from < to) out.push(slicePiece(piece, from - base, to - base));
+    base += piece.length;
+    if (base >= end) break;
+  }
+  return out;
+}
+
+function slicePiece<P extends Piece>(piece: P, from: number, to: number): P {
+  if (from === 0 && to === piece.length) return piece;
+  if (isInline(piece)) return { inline: piece.inline.subarray(from, to), length: to - from } as P;
+  return { extentId: piece.extentId, offset: piece.offset + from, length: to - from } as P;
 }

@@ -16,7 +16,7 @@ import { promisify } from 'node:util';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { GroupSync } from '../group-sync.js';
-import type { BlockStore, ChunkRef, ExtentInfo, ReadGuard, WrittenData } from './block-store.js';
+import { slicePieces, type BlockStore, type ChunkRef, type ExtentInfo, type ReadGuard, type WrittenData } from './block-store.js';
 
 const fdatasyncAsync = promisify(fdatasync);
 const readAsync = promisify(fsRead);
@@ -226,6 +226,15 @@ export class ExtentBlockStore implements BlockStore {
     return Readable.from(generate(), { objectMode: false, highWaterMark: READ_PIECE });
   }
 
+  async readChunk(chunk: ChunkRef): Promise<Buffer> {
+    const extent = this.#extents.get(chunk.extentId);
+    if (!extent) throw new Error(`extent ${chunk.extentId} is missing`);
+    const buffer = Buffer.allocUnsafe(chunk.length);
+    const { bytesRead } = await readAsync(extent.fd, buffer, 0, chunk.length, chunk.offset);
+    if (bytesRead !== chunk.length) throw new Error(`short read in extent ${chunk.extentId} at ${chunk.offset}`);
+    return buffer;
+  }
+
   extents(): ExtentInfo[] {
     return [...this.#extents.values()].map((e) => ({ extentId: e.id, sizeBytes: e.tail, sealed: e.sealed }));
   }
@@ -291,20 +300,6 @@ class ChunkCursor {
       this.#within = 0;
     }
   }
-}
-
-/** The parts of chunks that cover bytes [start, end) of their concatenation. */
-export function slicePieces(chunks: readonly ChunkRef[], start: number, end: number): ChunkRef[] {
-  const pieces: ChunkRef[] = [];
-  let base = 0;
-  for (const chunk of chunks) {
-    const from = Math.max(start, base);
-    const to = Math.min(end, base + chunk.length);
-    if (from < to) pieces.push({ extentId: chunk.extentId, offset: chunk.offset + (from - base), length: to - from });
-    base += chunk.length;
-    if (base >= end) break;
-  }
-  return pieces;
 }
 
 function appendCoalesced(into: ChunkRef[], refs: readonly ChunkRef[]): void {

@@ -7,8 +7,8 @@
 //           one name are ordered by `sub`, and `tag` is a small class number the service picks
 //           so a listing can ask for one class through an index instead of filtering a scan
 //   content an immutable ordered list of parts, each pointing at a block; shared by entries
-//   block   bytes written once, located by chunk refs in a BlockStore; shared by contents and by
-//           staged (not yet committed) parts
+//   block   bytes written once, located by chunk refs in a BlockStore (or, when small, kept inline
+//           in the metadata store); shared by contents and by staged (not yet committed) parts
 //
 // Invariants every implementation keeps, inside the same transaction as the change:
 //   - content.refs = entries pointing at it; a content with 0 refs is dropped
@@ -17,7 +17,7 @@
 //   - write() resolves only once the transaction is durable (group commit)
 // Implementations: SqliteMetaStore (embedded, default). A PostgreSQL one can implement the
 // same interface: every method is async and a transaction is a plain callback.
-import type { ChunkRef } from '../blocks/block-store.js';
+import type { ChunkRef, Piece } from '../blocks/block-store.js';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
@@ -93,6 +93,8 @@ export interface MetaReader {
   /** Every entry of one name, ordered by sub. */
   listEntriesOfName(bucketId: number, name: string): Promise<EntryRecord[]>;
   getContent(contentId: number): Promise<ContentPart[]>;
+  /** The bytes of a content as pieces in order: inline data or chunk refs. */
+  getContentPieces(contentId: number): Promise<Piece[]>;
   getChunks(blockId: number): Promise<ChunkRef[]>;
   listStaged(bucketId: number, name: string): Promise<StagedPart[]>;
   hasStaged(bucketId: number, name: string): Promise<boolean>;
@@ -111,7 +113,8 @@ export interface MetaWriter extends MetaReader {
   putEntry(entry: EntryRecord): Promise<void>;
   deleteEntry(bucketId: number, name: string, sub: string): Promise<void>;
   createContent(parts: ReadonlyArray<{ label: string; blockId: number }>): Promise<number>;
-  createBlock(chunks: readonly ChunkRef[]): Promise<number>;
+  /** A block made of pieces: extent chunks, or small bytes kept inline in the metadata store. */
+  createBlock(pieces: readonly Piece[]): Promise<number>;
   /** Stage a part under a label, replacing an earlier part with the same label. */
   stagePart(bucketId: number, name: string, label: string, blockId: number, stagedMs: number): Promise<void>;
   clearStaged(bucketId: number, name: string): Promise<void>;

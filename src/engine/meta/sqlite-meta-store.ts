@@ -15,7 +15,7 @@ import type {
   BucketQuery, BucketRecord, ContentPart, EntryQuery, EntryRecord, ExtentUsage, Json, JsonObject,
   MetaReader, MetaStore, MetaWriter, StagedPart,
 } from './meta-store.js';
-import type { ChunkRef } from '../blocks/block-store.js';
+import { isInline, type ChunkRef, type Piece } from '../blocks/block-store.js';
 
 const fdatasyncAsync = promisify(fdatasync);
 
@@ -27,6 +27,14 @@ export interface SqliteMetaStoreOptions {
 
 type Row = Record<string, unknown>;
 
+const BATCH_WRITES_MAX = 256;
+
+interface PendingWrite {
+  fn: (tx: MetaWriter) => Promise<unknown>;
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
 export class SqliteMetaStore implements MetaStore {
   readonly #writer: Db;
   readonly #reader: Db;
@@ -34,7 +42,9 @@ export class SqliteMetaStore implements MetaStore {
   readonly #groupSync: GroupSync;
   readonly #writeSide: SqliteTx;
   readonly #readSide: SqliteTx;
-  #queue: Promise<unknown> = Promise.resolve();
+  #pending: PendingWrite[] = [];
+  #drained = true;
+  #draining: Promise<void> = Promise.resolve();
 
   constructor(options: SqliteMetaStoreOptions) {
     this.#writer = new Database(options.path);
@@ -69,28 +79,67 @@ export class SqliteMetaStore implements MetaStore {
     return fn(this.#readSide);
   }
 
-  async write<T>(fn: (tx: MetaWriter) => Promise<T>): Promise<T> {
-    const run = this.#queue.then(() => this.#transaction(fn));
-    this.#queue = run.catch(() => undefined);
-    const result = await run;
-    await this.#groupSync.sync();
-    return result;
+  write<T>(fn: (tx: MetaWriter) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#pending.push({ fn, resolve: resolve as (value: unknown) => void, reject });
+      if (this.#drained) {
+        this.#drained = false;
+        this.#draining = this.#drain();
+      }
+    });
   }
 
-  async #transaction<T>(fn: (tx: MetaWriter) => Promise<T>): Promise<T> {
-    this.#writer.exec('BEGIN IMMEDIATE');
-    try {
-      const result = await fn(this.#writeSide);
-      this.#writer.exec('COMMIT');
-      return result;
-    } catch (error) {
-      if (this.#writer.inTransaction) this.#writer.exec('ROLLBACK');
-      throw error;
+  /**
+   * Group commit. Writes queued while a batch runs form the next batch: one SQLite transaction in
+   * which each write is its own savepoint (a failing write rolls back alone). A batch's writes are
+   * acknowledged after its COMMIT and a WAL fdatasync; the next batch runs while that fsync is in
+   * flight. Write callbacks only await the transaction's own (synchronous) statements, so a batch
+   * never waits on I/O while it holds the write lock.
+   */
+  async #drain(): Promise<void> {
+    await Promise.resolve();
+    while (this.#pending.length > 0) {
+      const batch = this.#pending.splice(0, BATCH_WRITES_MAX);
+      const outcomes = await this.#runBatch(batch);
+      const committed = outcomes.filter((o) => o.ok);
+      if (committed.length === 0) continue;
+      this.#groupSync.sync().then(
+        () => committed.forEach((o) => o.settle()),
+        (error: unknown) => committed.forEach((o) => o.fail(error)),
+      );
     }
+    this.#drained = true;
+  }
+
+  async #runBatch(batch: PendingWrite[]): Promise<Array<{ ok: boolean; settle(): void; fail(error: unknown): void }>> {
+    const db = this.#writer;
+    db.exec('BEGIN IMMEDIATE');
+    const outcomes = [];
+    for (const write of batch) {
+      db.exec('SAVEPOINT w');
+      try {
+        const value = await write.fn(this.#writeSide);
+        db.exec('RELEASE w');
+        outcomes.push({ ok: true, settle: () => write.resolve(value), fail: write.reject });
+      } catch (error) {
+        db.exec('ROLLBACK TO w');
+        db.exec('RELEASE w');
+        write.reject(error);
+        outcomes.push({ ok: false, settle: () => undefined, fail: () => undefined });
+      }
+    }
+    try {
+      db.exec('COMMIT');
+    } catch (error) {
+      if (db.inTransaction) db.exec('ROLLBACK');
+      for (const o of outcomes) o.fail(error);
+      return [];
+    }
+    return outcomes;
   }
 
   async close(): Promise<void> {
-    await this.#queue;
+    await this.#draining;
     await this.#groupSync.sync();
     this.#reader.close();
     this.#writer.close();
@@ -225,16 +274,27 @@ class SqliteTx implements MetaWriter {
     return contentId;
   }
 
+  async getContentPieces(contentId: number): Promise<Piece[]> {
+    const rows = this.#stmt(
+      `SELECT c.extent_id, c.offset, c.length, c.data FROM content_parts p JOIN chunks c ON c.block_id = p.block_id
+       WHERE p.content_id = ? ORDER BY p.idx, c.idx`,
+    ).all(contentId) as Row[];
+    return rows.map(toPiece);
+  }
+
   async getChunks(blockId: number): Promise<ChunkRef[]> {
-    const rows = this.#stmt('SELECT extent_id, offset, length FROM chunks WHERE block_id = ? ORDER BY idx').all(blockId) as Row[];
+    const rows = this.#stmt('SELECT extent_id, offset, length FROM chunks WHERE block_id = ? AND extent_id IS NOT NULL ORDER BY idx').all(blockId) as Row[];
     return rows.map((r) => ({ extentId: r.extent_id as number, offset: r.offset as number, length: r.length as number }));
   }
 
-  async createBlock(chunks: readonly ChunkRef[]): Promise<number> {
-    const size = chunks.reduce((sum, c) => sum + c.length, 0);
+  async createBlock(pieces: readonly Piece[]): Promise<number> {
+    const size = pieces.reduce((sum, c) => sum + c.length, 0);
     const blockId = Number(this.#stmt('INSERT INTO blocks (size_bytes, refs) VALUES (?, 0)').run(size).lastInsertRowid);
-    const insert = this.#stmt('INSERT INTO chunks (block_id, idx, extent_id, offset, length) VALUES (?, ?, ?, ?, ?)');
-    chunks.forEach((c, idx) => insert.run(blockId, idx, c.extentId, c.offset, c.length));
+    const insert = this.#stmt('INSERT INTO chunks (block_id, idx, extent_id, offset, length, data) VALUES (?, ?, ?, ?, ?, ?)');
+    pieces.forEach((p, idx) => {
+      if (isInline(p)) insert.run(blockId, idx, null, 0, p.length, p.inline);
+      else insert.run(blockId, idx, p.extentId, p.offset, p.length, null);
+    });
     return blockId;
   }
 
@@ -295,6 +355,12 @@ function seekBounds(prefix: string, afterName: string | undefined): { lower: str
   const last = points.pop() ?? '';
   const next = (last.codePointAt(0) ?? 0) + 1;
   return { lower, upper: next > 0x10ffff ? null : points.join('') + String.fromCodePoint(next) };
+}
+
+function toPiece(row: Row): Piece {
+  const data = row.data as Buffer | null;
+  if (data !== null) return { inline: data, length: data.length };
+  return { extentId: row.extent_id as number, offset: row.offset as number, length: row.length as number };
 }
 
 function toBucket(row: Row): BucketRecord {

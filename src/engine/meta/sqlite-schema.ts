@@ -2,6 +2,7 @@
 // statement that adds or drops a reference keeps the counts exact inside its transaction:
 //
 //   entries ──content_id──▶ contents ──content_parts──▶ blocks ──▶ chunks ──▶ extents.live_bytes
+//                                                                  (or inline bytes)
 //   staged ───────────────────────────────block_id────▶ blocks
 //
 // A count reaching zero drops the row, which cascades down to `chunks`; the chunk triggers keep
@@ -34,9 +35,10 @@ CREATE TABLE IF NOT EXISTS content_parts (
   PRIMARY KEY (content_id, idx)) WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS blocks (block_id INTEGER PRIMARY KEY, size_bytes INTEGER NOT NULL, refs INTEGER NOT NULL DEFAULT 0);
+-- A chunk is either a range of an extent file, or (extent_id NULL) small bytes kept inline.
 CREATE TABLE IF NOT EXISTS chunks (
-  block_id INTEGER NOT NULL, idx INTEGER NOT NULL, extent_id INTEGER NOT NULL,
-  offset INTEGER NOT NULL, length INTEGER NOT NULL,
+  block_id INTEGER NOT NULL, idx INTEGER NOT NULL, extent_id INTEGER,
+  offset INTEGER NOT NULL, length INTEGER NOT NULL, data BLOB,
   PRIMARY KEY (block_id, idx)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS chunks_extent ON chunks (extent_id);
 CREATE TABLE IF NOT EXISTS extents (extent_id INTEGER PRIMARY KEY, live_bytes INTEGER NOT NULL DEFAULT 0);
@@ -76,10 +78,10 @@ CREATE TRIGGER IF NOT EXISTS block_zero AFTER UPDATE OF refs ON blocks WHEN NEW.
 CREATE TRIGGER IF NOT EXISTS block_del AFTER DELETE ON blocks BEGIN
   DELETE FROM chunks WHERE block_id = OLD.block_id; END;
 
-CREATE TRIGGER IF NOT EXISTS chunk_ins AFTER INSERT ON chunks BEGIN
+CREATE TRIGGER IF NOT EXISTS chunk_ins AFTER INSERT ON chunks WHEN NEW.extent_id IS NOT NULL BEGIN
   INSERT INTO extents (extent_id, live_bytes) VALUES (NEW.extent_id, NEW.length)
     ON CONFLICT (extent_id) DO UPDATE SET live_bytes = live_bytes + NEW.length; END;
-CREATE TRIGGER IF NOT EXISTS chunk_del AFTER DELETE ON chunks BEGIN
+CREATE TRIGGER IF NOT EXISTS chunk_del AFTER DELETE ON chunks WHEN OLD.extent_id IS NOT NULL BEGIN
   UPDATE extents SET live_bytes = live_bytes - OLD.length WHERE extent_id = OLD.extent_id; END;
 CREATE TRIGGER IF NOT EXISTS chunk_move AFTER UPDATE OF extent_id, offset ON chunks BEGIN
   UPDATE extents SET live_bytes = live_bytes - OLD.length WHERE extent_id = OLD.extent_id;

@@ -1,0 +1,87 @@
+// Blob writes (spec/blob-rest.md §7 Put Blob / Put Block / Put Block List, §9 Set Blob Metadata /
+// Properties, §12 Delete Blob, §16 Lease Blob). Blob bodies are handed to the service as the request
+// stream itself; only the Put Block List XML is buffered (size-capped).
+
+import { wireFail } from '../../../azure-wire/errors.js';
+import { setVersionedHeaders } from '../render.js';
+import {
+  blobRef, bodySource, header, leaseIdOf, parseBlobHttpHeaders, parseConditions, parseMetadata, readSmallBody,
+  refuseUnsupportedHeaders, requiredQuery, type Reply, type RequestContext,
+} from '../request.js';
+import { parseBlockList } from '../xml-input.js';
+import { leaseReply, parseLeaseAction, setWriteHeaders } from './common.js';
+
+export async function putBlob(ctx: RequestContext): Promise<Reply> {
+  const req = ctx.req;
+  refuseUnsupportedHeaders(req);
+  const request = {
+    body: bodySource(req),
+    headers: parseBlobHttpHeaders(req, true),
+    metadata: parseMetadata(req),
+    conditions: parseConditions(req),
+    leaseId: leaseIdOf(req),
+  };
+  setWriteHeaders(ctx, await ctx.deps.api.putBlob(blobRef(ctx), request, ctx.nowMs));
+  return { status: 201 };
+}
+
+/** PUT without x-ms-blob-type or x-ms-copy-source, or with a type Azure does not know. */
+export function putBlobWithoutType(ctx: RequestContext): Promise<Reply> {
+  const type = header(ctx.req, 'x-ms-blob-type');
+  return type === undefined
+    ? wireFail('MissingRequiredHeader', { HeaderName: 'x-ms-blob-type' })
+    : wireFail('InvalidHeaderValue', { HeaderName: 'x-ms-blob-type', HeaderValue: type });
+}
+
+export async function putBlock(ctx: RequestContext): Promise<Reply> {
+  const blockId = requiredQuery(ctx, 'blockid');
+  const leaseId = leaseIdOf(ctx.req);
+  const result = await ctx.deps.api.putBlock(blobRef(ctx), blockId, bodySource(ctx.req), leaseId === undefined ? {} : { leaseId }, ctx.nowMs);
+  ctx.out['Content-MD5'] = result.contentMd5;
+  ctx.out['x-ms-request-server-encrypted'] = 'true';
+  return { status: 201 };
+}
+
+export async function putBlockList(ctx: RequestContext): Promise<Reply> {
+  const req = ctx.req;
+  refuseUnsupportedHeaders(req);
+  const headers = parseBlobHttpHeaders(req, false);
+  const metadata = parseMetadata(req);
+  const conditions = parseConditions(req);
+  const leaseId = leaseIdOf(req);
+  const items = parseBlockList(await readSmallBody(req));
+  setWriteHeaders(ctx, await ctx.deps.api.putBlockList(blobRef(ctx), { items, headers, metadata, conditions, leaseId }, ctx.nowMs));
+  return { status: 201 };
+}
+
+/** Set Blob Properties (HTTP headers): all six are replaced together, omitted ones cleared (§9). */
+export async function setBlobProperties(ctx: RequestContext): Promise<Reply> {
+  const options = { headers: parseBlobHttpHeaders(ctx.req, false), conditions: parseConditions(ctx.req), leaseId: leaseIdOf(ctx.req) };
+  const result = await ctx.deps.api.setBlobHttpHeaders(blobRef(ctx), options, ctx.nowMs);
+  setVersionedHeaders(ctx.out, result.etag, result.lastModifiedMs);
+  return { status: 200 };
+}
+
+export async function setBlobMetadata(ctx: RequestContext): Promise<Reply> {
+  const options = { metadata: parseMetadata(ctx.req), conditions: parseConditions(ctx.req), leaseId: leaseIdOf(ctx.req) };
+  setWriteHeaders(ctx, await ctx.deps.api.setBlobMetadata(blobRef(ctx), options, ctx.nowMs));
+  return { status: 200 };
+}
+
+export async function deleteBlob(ctx: RequestContext): Promise<Reply> {
+  const deleteSnapshots = parseDeleteSnapshots(header(ctx.req, 'x-ms-delete-snapshots'));
+  const options = { conditions: parseConditions(ctx.req), leaseId: leaseIdOf(ctx.req), deleteSnapshots };
+  await ctx.deps.api.deleteBlob(blobRef(ctx), options, ctx.nowMs);
+  return { status: 202 };
+}
+
+function parseDeleteSnapshots(text: string | undefined): 'include' | 'only' | undefined {
+  if (text === undefined || text === 'include' || text === 'only') return text;
+  return wireFail('InvalidHeaderValue', { HeaderName: 'x-ms-delete-snapshots', HeaderValue: text });
+}
+
+export async function leaseBlob(ctx: RequestContext): Promise<Reply> {
+  const action = parseLeaseAction(ctx.req);
+  const result = await ctx.deps.api.leaseBlob(blobRef(ctx), action, parseConditions(ctx.req), ctx.nowMs);
+  return leaseReply(ctx, action, result);
+}

@@ -1,0 +1,282 @@
+// Rendering service results for the wire: XML bodies (List Containers, List Blobs, Get Block List,
+// container ACL, service properties) and the header sets of blob and container properties.
+//
+// Element names, nesting and order follow the Blob swagger (spec/blob-rest.md §6, §7, §8, §13, §15).
+// Quirks copied on purpose:
+// - In listings a container's <Etag> keeps its quotes, a blob's does not (as Azure sends them).
+// - A blob name that XML 1.0 cannot carry is percent-encoded with `Encoded="true"`, which the SDKs decode.
+// - Times in headers and <Properties> are RFC 1123; ACL Start/Expiry are ISO 8601 with 7 digits.
+// - Properties a blob does not have yet in Nimbus (tiers) are reported as Azure reports a blob that
+//   never had one set: block blobs are `Hot`, inferred.
+
+import type { OutgoingHttpHeaders } from 'node:http';
+import type {
+  BlobView, BlockInfo, BlockListView, ContainerView, CopyState, LeaseView, ListBlobsResult,
+  ListContainersResult, Metadata, ServiceProperties, SignedIdentifier,
+} from '../service/model.js';
+import { formatIso7, formatRfc1123 } from '../../azure-wire/format.js';
+import { XML_DECLARATION, el, escapeXml, hasInvalidXmlChars, optEl, type XmlElement } from '../../azure-wire/xml.js';
+
+const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
+
+// ---------------------------------------------------------------------------------------------
+// Headers
+// ---------------------------------------------------------------------------------------------
+
+export function setMetadataHeaders(out: OutgoingHttpHeaders, metadata: Metadata): void {
+  for (const name of Object.keys(metadata)) out[`x-ms-meta-${name}`] = metadata[name];
+}
+
+export function setLeaseHeaders(out: OutgoingHttpHeaders, lease: LeaseView): void {
+  out['x-ms-lease-status'] = lease.status;
+  out['x-ms-lease-state'] = lease.state;
+  if (lease.duration !== undefined) out['x-ms-lease-duration'] = lease.duration;
+}
+
+export function setVersionedHeaders(out: OutgoingHttpHeaders, etag: string, lastModifiedMs: number): void {
+  out['ETag'] = etag;
+  out['Last-Modified'] = formatRfc1123(lastModifiedMs);
+}
+
+/** Get Container Properties / Get Container Metadata (spec §6). */
+export function setContainerHeaders(out: OutgoingHttpHeaders, container: ContainerView): void {
+  setVersionedHeaders(out, container.etag, container.lastModifiedMs);
+  setMetadataHeaders(out, container.metadata);
+  setLeaseHeaders(out, container.lease);
+  if (container.publicAccess !== null) out['x-ms-blob-public-access'] = container.publicAccess;
+  out['x-ms-has-immutability-policy'] = 'false';
+  out['x-ms-has-legal-hold'] = 'false';
+  out['x-ms-default-encryption-scope'] = '$account-encryption-key';
+  out['x-ms-deny-encryption-scope-override'] = 'false';
+  out['x-ms-immutable-storage-with-versioning-enabled'] = 'false';
+}
+
+/**
+ * Get Blob / Get Blob Properties (spec §8). Content-Length and Content-MD5 are left to the caller:
+ * they depend on the range served.
+ */
+export function setBlobHeaders(out: OutgoingHttpHeaders, blob: BlobView, kind: 'get' | 'properties'): void {
+  const h = blob.headers;
+  setVersionedHeaders(out, blob.etag, blob.lastModifiedMs);
+  out['Content-Type'] = h.contentType ?? DEFAULT_CONTENT_TYPE;
+  if (h.contentEncoding !== undefined) out['Content-Encoding'] = h.contentEncoding;
+  if (h.contentLanguage !== undefined) out['Content-Language'] = h.contentLanguage;
+  if (h.contentDisposition !== undefined) out['Content-Disposition'] = h.contentDisposition;
+  if (h.cacheControl !== undefined) out['Cache-Control'] = h.cacheControl;
+  out['x-ms-creation-time'] = formatRfc1123(blob.createdMs);
+  out['x-ms-blob-type'] = blob.blobType;
+  setMetadataHeaders(out, blob.metadata);
+  setLeaseHeaders(out, blob.lease);
+  if (blob.copy !== null) setCopyHeaders(out, blob.copy);
+  out['x-ms-server-encrypted'] = 'true';
+  out['Accept-Ranges'] = 'bytes';
+  if (kind === 'properties' && blob.blobType === 'BlockBlob') {
+    out['x-ms-access-tier'] = 'Hot';
+    out['x-ms-access-tier-inferred'] = 'true';
+  }
+}
+
+function setCopyHeaders(out: OutgoingHttpHeaders, copy: CopyState): void {
+  out['x-ms-copy-id'] = copy.copyId;
+  out['x-ms-copy-source'] = copy.source;
+  out['x-ms-copy-status'] = copy.status;
+  out['x-ms-copy-progress'] = copy.progress;
+  if (copy.completionMs !== null) out['x-ms-copy-completion-time'] = formatRfc1123(copy.completionMs);
+  if (copy.statusDescription !== undefined) out['x-ms-copy-status-description'] = copy.statusDescription;
+}
+
+// ---------------------------------------------------------------------------------------------
+// List Containers (spec §6)
+// ---------------------------------------------------------------------------------------------
+
+export interface ListEcho {
+  prefix: string | undefined;
+  marker: string | undefined;
+  maxResults: number | undefined;
+  delimiter?: string | undefined;
+}
+
+export function renderContainerList(serviceEndpoint: string, echo: ListEcho, result: ListContainersResult, includeMetadata: boolean): string {
+  let xml = `${XML_DECLARATION}<EnumerationResults ServiceEndpoint="${escapeXml(serviceEndpoint)}">` + renderEcho(echo) + '<Containers>';
+  for (const container of result.containers) {
+    xml += '<Container>' + el('Name', container.name) + '<Properties>'
+      + el('Last-Modified', formatRfc1123(container.lastModifiedMs)) + el('Etag', container.etag)
+      + renderLeaseElements(container.lease)
+      + optEl('PublicAccess', container.publicAccess)
+      + '<HasImmutabilityPolicy>false</HasImmutabilityPolicy><HasLegalHold>false</HasLegalHold>'
+      + '</Properties>'
+      + (includeMetadata ? renderMetadata(container.metadata) : '')
+      + '</Container>';
+  }
+  return xml + '</Containers>' + el('NextMarker', result.nextMarker ?? '') + '</EnumerationResults>';
+}
+
+function renderEcho(echo: ListEcho): string {
+  return optEl('Prefix', echo.prefix) + optEl('Marker', echo.marker) + optEl('MaxResults', echo.maxResults)
+    + optEl('Delimiter', echo.delimiter);
+}
+
+function renderLeaseElements(lease: LeaseView): string {
+  return el('LeaseStatus', lease.status) + el('LeaseState', lease.state) + optEl('LeaseDuration', lease.duration);
+}
+
+function renderMetadata(metadata: Metadata): string {
+  let xml = '<Metadata>';
+  for (const name of Object.keys(metadata)) xml += el(name, metadata[name] ?? '');
+  return xml + '</Metadata>';
+}
+
+// ---------------------------------------------------------------------------------------------
+// List Blobs (spec §13)
+// ---------------------------------------------------------------------------------------------
+
+export interface BlobListOptions {
+  includeMetadata: boolean;
+  includeCopy: boolean;
+}
+
+/** Blobs and prefixes interleaved in name order, as Azure lists them. */
+export function renderBlobList(
+  serviceEndpoint: string, containerName: string, echo: ListEcho, result: ListBlobsResult, options: BlobListOptions,
+): string {
+  let xml = `${XML_DECLARATION}<EnumerationResults ServiceEndpoint="${escapeXml(serviceEndpoint)}" ContainerName="${escapeXml(containerName)}">`
+    + renderEcho(echo) + '<Blobs>';
+  const { blobs, prefixes } = result;
+  let b = 0;
+  let p = 0;
+  while (b < blobs.length || p < prefixes.length) {
+    const blob = blobs[b];
+    const prefix = prefixes[p];
+    if (blob !== undefined && (prefix === undefined || blob.name <= prefix)) {
+      xml += renderBlobEntry(blob, options);
+      b++;
+    } else if (prefix !== undefined) {
+      xml += '<BlobPrefix>' + renderName(prefix) + '</BlobPrefix>';
+      p++;
+    }
+  }
+  return xml + '</Blobs>' + el('NextMarker', result.nextMarker ?? '') + '</EnumerationResults>';
+}
+
+function renderName(name: string): string {
+  return hasInvalidXmlChars(name) ? `<Name Encoded="true">${encodeURIComponent(name)}</Name>` : el('Name', name);
+}
+
+function renderBlobEntry(blob: BlobView, options: BlobListOptions): string {
+  const h = blob.headers;
+  let xml = '<Blob>' + renderName(blob.name) + '<Properties>'
+    + el('Creation-Time', formatRfc1123(blob.createdMs))
+    + el('Last-Modified', formatRfc1123(blob.lastModifiedMs))
+    + el('Etag', unquote(blob.etag))
+    + el('Content-Length', blob.sizeBytes)
+    + el('Content-Type', h.contentType ?? DEFAULT_CONTENT_TYPE)
+    + el('Content-Encoding', h.contentEncoding ?? '')
+    + el('Content-Language', h.contentLanguage ?? '')
+    + el('Content-CRC64', '')
+    + el('Content-MD5', h.contentMd5 ?? '')
+    + el('Cache-Control', h.cacheControl ?? '')
+    + el('Content-Disposition', h.contentDisposition ?? '')
+    + el('BlobType', blob.blobType)
+    + (blob.blobType === 'BlockBlob' ? '<AccessTier>Hot</AccessTier><AccessTierInferred>true</AccessTierInferred>' : '')
+    + renderLeaseElements(blob.lease)
+    + '<ServerEncrypted>true</ServerEncrypted>';
+  if (options.includeCopy && blob.copy !== null) xml += renderCopyElements(blob.copy);
+  xml += '</Properties>';
+  if (options.includeMetadata) xml += renderMetadata(blob.metadata);
+  return xml + '</Blob>';
+}
+
+function renderCopyElements(copy: CopyState): string {
+  return el('CopyId', copy.copyId) + el('CopyStatus', copy.status) + el('CopySource', copy.source)
+    + el('CopyProgress', copy.progress)
+    + (copy.completionMs === null ? '' : el('CopyCompletionTime', formatRfc1123(copy.completionMs)))
+    + optEl('CopyStatusDescription', copy.statusDescription);
+}
+
+function unquote(etag: string): string {
+  return etag.length >= 2 && etag.charCodeAt(0) === 34 && etag.charCodeAt(etag.length - 1) === 34 ? etag.slice(1, -1) : etag;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Get Block List (spec §7)
+// ---------------------------------------------------------------------------------------------
+
+export type BlockListType = 'committed' | 'uncommitted' | 'all';
+
+export function renderBlockList(view: BlockListView, type: BlockListType): string {
+  let xml = `${XML_DECLARATION}<BlockList>`;
+  if (type !== 'uncommitted') xml += renderBlocks('CommittedBlocks', view.committed);
+  if (type !== 'committed') xml += renderBlocks('UncommittedBlocks', view.uncommitted);
+  return xml + '</BlockList>';
+}
+
+function renderBlocks(name: string, blocks: readonly BlockInfo[]): string {
+  let xml = `<${name}>`;
+  for (const block of blocks) xml += '<Block>' + el('Name', block.name) + el('Size', block.sizeBytes) + '</Block>';
+  return xml + `</${name}>`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Container ACL (spec §6)
+// ---------------------------------------------------------------------------------------------
+
+export function renderSignedIdentifiers(identifiers: readonly SignedIdentifier[]): string {
+  let xml = `${XML_DECLARATION}<SignedIdentifiers>`;
+  for (const identifier of identifiers) {
+    xml += '<SignedIdentifier>' + el('Id', identifier.id) + '<AccessPolicy>'
+      + (identifier.startMs === undefined ? '' : el('Start', formatIso7(identifier.startMs)))
+      + (identifier.expiryMs === undefined ? '' : el('Expiry', formatIso7(identifier.expiryMs)))
+      + optEl('Permission', identifier.permissions)
+      + '</AccessPolicy></SignedIdentifier>';
+  }
+  return xml + '</SignedIdentifiers>';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Blob service properties (spec §15)
+// ---------------------------------------------------------------------------------------------
+//
+// Logging, metrics, CORS and static website are stored as the XML element trees the client sent
+// (`XmlElement`, plain JSON-able data) and echoed back verbatim: Nimbus does not act on them, and a
+// round trip must not lose what a client set. Settings never set render Azure's defaults.
+
+const DEFAULT_LOGGING = '<Logging><Version>1.0</Version><Delete>false</Delete><Read>false</Read><Write>false</Write><RetentionPolicy><Enabled>false</Enabled></RetentionPolicy></Logging>';
+const defaultMetrics = (name: string): string =>
+  `<${name}><Version>1.0</Version><Enabled>false</Enabled><RetentionPolicy><Enabled>false</Enabled></RetentionPolicy></${name}>`;
+const DEFAULT_CORS = '<Cors />';
+const DEFAULT_STATIC_WEBSITE = '<StaticWebsite><Enabled>false</Enabled></StaticWebsite>';
+
+export function renderServiceProperties(properties: ServiceProperties): string {
+  const retention = properties.deleteRetentionPolicy;
+  const retentionXml = retention === undefined
+    ? '<DeleteRetentionPolicy><Enabled>false</Enabled></DeleteRetentionPolicy>'
+    : '<DeleteRetentionPolicy>' + el('Enabled', retention.enabled)
+      + (retention.enabled && retention.days !== undefined ? el('Days', retention.days) : '')
+      + (retention.allowPermanentDelete === undefined ? '' : el('AllowPermanentDelete', retention.allowPermanentDelete))
+      + '</DeleteRetentionPolicy>';
+  return `${XML_DECLARATION}<StorageServiceProperties>`
+    + renderStored(properties.logging, DEFAULT_LOGGING)
+    + renderStored(properties.hourMetrics, defaultMetrics('HourMetrics'))
+    + renderStored(properties.minuteMetrics, defaultMetrics('MinuteMetrics'))
+    + renderStored(properties.cors, DEFAULT_CORS)
+    + optEl('DefaultServiceVersion', properties.defaultServiceVersion)
+    + retentionXml
+    + renderStored(properties.staticWebsite, DEFAULT_STATIC_WEBSITE)
+    + '</StorageServiceProperties>';
+}
+
+function renderStored(value: unknown, fallback: string): string {
+  return isXmlElement(value) ? renderElement(value) : fallback;
+}
+
+export function isXmlElement(value: unknown): value is XmlElement {
+  if (typeof value !== 'object' || value === null) return false;
+  const candidate = value as Partial<Record<keyof XmlElement, unknown>>;
+  return typeof candidate.name === 'string' && typeof candidate.text === 'string' && Array.isArray(candidate.children)
+    && candidate.children.every(isXmlElement);
+}
+
+function renderElement(element: XmlElement): string {
+  const inner = element.children.length > 0 ? element.children.map(renderElement).join('') : escapeXml(element.text);
+  return inner === '' ? `<${element.name} />` : `<${element.name}>${inner}</${element.name}>`;
+}
