@@ -4,7 +4,7 @@ import type {
   BlobRef, BlockListView, Conditions, ContainerRef, ContainerView, CopyResult, CopySource, GetBlobResult,
   LeaseAction, LeaseResult, ListBlobsRequest, ListBlobsResult, ListContainersRequest, ListContainersResult,
   Metadata, PublicAccess, PutBlobRequest, PutBlockListRequest, ServiceProperties, SignedIdentifier,
-  WriteResult, BlobHttpHeaders, BodySource, ByteRange, BlobView,
+  WriteResult, BlobHttpHeaders, BodySource, ByteRange, BlobView, DataProtection, DataProtectionChange,
 } from './model.js';
 
 export interface BlobApi {
@@ -38,6 +38,10 @@ export interface BlobApi {
   putBlobFromUrl(ref: BlobRef, source: CopySource, options: { headers?: BlobHttpHeaders; metadata: Metadata; conditions: Conditions; leaseId?: string; copySourceProperties: boolean }, now: number): Promise<WriteResult>;
   abortCopy(ref: BlobRef, copyId: string, options: { leaseId?: string }, now: number): Promise<void>;
   leaseBlob(ref: BlobRef, action: LeaseAction, conditions: Conditions, now: number): Promise<LeaseResult>;
+
+  /** Versioning and soft-delete switches (management plane `blobServices/default`). */
+  getDataProtection(account: string): Promise<DataProtection>;
+  setDataProtection(account: string, change: DataProtectionChange): Promise<DataProtection>;
 
   /** Whether anonymous reads are allowed (public access level of a live container). */
   publicAccessOf(ref: ContainerRef): Promise<PublicAccess | null>;

@@ -31,6 +31,8 @@ export function createBlobService(deps: BlobServiceDeps): BlobApi {
     getContainerAcl: (r, o, n) => containers.getContainerAcl(r, o, n),
     setContainerAcl: (r, o, n) => containers.setContainerAcl(r, o, n),
     leaseContainer: (r, a, c, n) => containers.leaseContainer(r, a, c, n),
+    getDataProtection: (a) => containers.getDataProtection(a),
+    setDataProtection: (a, c) => containers.setDataProtection(a, c),
     publicAccessOf: (r) => containers.publicAccessOf(r),
     listBlobs: list,
     putBlob: (r, q, n) => blobs.putBlob(r, q, n),

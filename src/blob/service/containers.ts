@@ -9,10 +9,11 @@ import { checkContainerName, checkMetadata } from './names.js';
 import { containerAttrs, containerView, toJson, asJson, type ContainerAttrs } from './records.js';
 import type {
   Conditions, ContainerRef, ContainerView, LeaseAction, LeaseResult, ListContainersRequest, ListContainersResult,
-  Metadata, PublicAccess, ServiceProperties, SignedIdentifier, WriteResult,
+  Metadata, PublicAccess, ServiceProperties, SignedIdentifier, WriteResult, DataProtection, DataProtectionChange,
 } from './model.js';
 
 const SERVICE_PROPERTIES_KEY = 'blobServiceProperties';
+const DATA_PROTECTION_KEY = 'dataProtection';
 
 export interface ContainerDeps {
   meta: MetaStore;
@@ -29,19 +30,35 @@ export class Containers {
   constructor(private readonly deps: ContainerDeps) {}
 
   async getServiceProperties(account: string): Promise<ServiceProperties> {
-    const stored = await this.deps.meta.read((tx) => tx.getSetting(account, SERVICE_PROPERTIES_KEY));
-    return (stored ?? {}) as ServiceProperties;
+    return this.deps.meta.read(async (tx) => {
+      const stored = ((await tx.getSetting(account, SERVICE_PROPERTIES_KEY)) ?? {}) as ServiceProperties;
+      const { deleteRetention } = await readDataProtection(tx, account);
+      return { ...stored, deleteRetentionPolicy: deleteRetention.enabled ? deleteRetention : { enabled: false } };
+    });
   }
 
   async setServiceProperties(account: string, change: ServiceProperties): Promise<void> {
-    const days = change.deleteRetentionPolicy?.days;
-    if (change.deleteRetentionPolicy?.enabled && (days === undefined || days < 1 || days > 365)) fail('InvalidXmlNodeValue', { XmlNodeName: 'Days' });
+    const retention = change.deleteRetentionPolicy;
+    if (retention?.enabled) checkRetentionDays(retention.days);
     await this.deps.meta.write(async (tx) => {
       const current = ((await tx.getSetting(account, SERVICE_PROPERTIES_KEY)) ?? {}) as ServiceProperties;
       const merged: ServiceProperties = { ...current };
-      for (const [key, value] of Object.entries(change)) if (value !== undefined) Object.assign(merged, { [key]: value });
+      for (const [key, value] of Object.entries(change)) {
+        if (value !== undefined && key !== 'deleteRetentionPolicy') Object.assign(merged, { [key]: value });
+      }
       await tx.putSetting(account, SERVICE_PROPERTIES_KEY, asJson(merged));
+      if (retention) await writeDataProtection(tx, account, { deleteRetention: retention });
     });
+  }
+
+  async getDataProtection(account: string): Promise<DataProtection> {
+    return this.deps.meta.read((tx) => readDataProtection(tx, account));
+  }
+
+  async setDataProtection(account: string, change: DataProtectionChange): Promise<DataProtection> {
+    if (change.deleteRetention?.enabled) checkRetentionDays(change.deleteRetention.days);
+    if (change.containerDeleteRetention?.enabled) checkRetentionDays(change.containerDeleteRetention.days);
+    return this.deps.meta.write((tx) => writeDataProtection(tx, account, change));
   }
 
   async listContainers(account: string, request: ListContainersRequest, now: number): Promise<ListContainersResult> {
@@ -142,6 +159,36 @@ export class Containers {
       return { etag: next.etag, lastModifiedMs: now };
     });
   }
+}
+
+const DEFAULT_PROTECTION: DataProtection = {
+  versioning: false,
+  deleteRetention: { enabled: false, days: 7, allowPermanentDelete: false },
+  containerDeleteRetention: { enabled: false, days: 7 },
+};
+
+export async function readDataProtection(tx: MetaReader, account: string): Promise<DataProtection> {
+  const stored = (await tx.getSetting(account, DATA_PROTECTION_KEY)) as DataProtection | undefined;
+  return stored ?? DEFAULT_PROTECTION;
+}
+
+async function writeDataProtection(tx: MetaWriter, account: string, change: DataProtectionChange): Promise<DataProtection> {
+  const current = await readDataProtection(tx, account);
+  const next: DataProtection = {
+    versioning: change.versioning ?? current.versioning,
+    deleteRetention: { ...current.deleteRetention, ...definedOnly(change.deleteRetention ?? {}) },
+    containerDeleteRetention: { ...current.containerDeleteRetention, ...definedOnly(change.containerDeleteRetention ?? {}) },
+  };
+  await tx.putSetting(account, DATA_PROTECTION_KEY, asJson(next));
+  return next;
+}
+
+function checkRetentionDays(days: number | undefined): void {
+  if (days === undefined || !Number.isInteger(days) || days < 1 || days > 365) fail('InvalidXmlNodeValue', { XmlNodeName: 'Days' });
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /** Markers are opaque to clients: base64url of the position. */

@@ -210,3 +210,20 @@ export interface ServiceProperties {
   deleteRetentionPolicy?: { enabled: boolean; days?: number; allowPermanentDelete?: boolean };
   staticWebsite?: unknown;
 }
+
+/**
+ * The data-protection switches of an account's blob service. In Azure they live on the management
+ * plane (`blobServices/default`); blob soft delete is also the data plane's DeleteRetentionPolicy
+ * (one stored setting, two ways to reach it).
+ */
+export interface DataProtection {
+  versioning: boolean;
+  deleteRetention: { enabled: boolean; days: number; allowPermanentDelete: boolean };
+  containerDeleteRetention: { enabled: boolean; days: number };
+}
+
+export type DataProtectionChange = {
+  versioning?: boolean;
+  deleteRetention?: Partial<DataProtection['deleteRetention']>;
+  containerDeleteRetention?: Partial<DataProtection['containerDeleteRetention']>;
+};

@@ -29,6 +29,8 @@ export interface BucketRecord {
   createdMs: number;
   /** Set when the bucket is deleted but kept (soft delete); live buckets have null. */
   deletedMs: number | null;
+  /** When a kept bucket may be dropped for good (listed by listExpiredBuckets). */
+  expiresMs?: number | null;
   attrs: JsonObject;
 }
 
@@ -39,7 +41,16 @@ export interface EntryRecord {
   tag: number;
   contentId: number | null;
   sizeBytes: number;
+  /** When the entry may be removed for good (listed by listExpiredEntries); null = never. */
+  expiresMs?: number | null;
   attrs: JsonObject;
+}
+
+export interface NameQuery {
+  /** Only subs starting with this. */
+  subPrefix?: string;
+  descending?: boolean;
+  limit?: number;
 }
 
 export interface ContentPart {
@@ -90,8 +101,12 @@ export interface MetaReader {
   getEntry(bucketId: number, name: string, sub: string): Promise<EntryRecord | undefined>;
   /** Entries ordered by (name, sub). */
   listEntries(bucketId: number, query: EntryQuery): Promise<EntryRecord[]>;
-  /** Every entry of one name, ordered by sub. */
-  listEntriesOfName(bucketId: number, name: string): Promise<EntryRecord[]>;
+  /** The entries of one name, ordered by sub (seeks on the key: cheap even with many subs). */
+  listEntriesOfName(bucketId: number, name: string, query?: NameQuery): Promise<EntryRecord[]>;
+  /** Entries whose expiresMs is at or before nowMs, oldest first. */
+  listExpiredEntries(nowMs: number, limit: number): Promise<EntryRecord[]>;
+  /** Buckets whose expiresMs is at or before nowMs. */
+  listExpiredBuckets(nowMs: number, limit: number): Promise<BucketRecord[]>;
   getContent(contentId: number): Promise<ContentPart[]>;
   /** The bytes of a content as pieces in order: inline data or chunk refs. */
   getContentPieces(contentId: number): Promise<Piece[]>;
@@ -106,7 +121,7 @@ export interface MetaReader {
 export interface MetaWriter extends MetaReader {
   putSetting(scope: string, key: string, value: Json): Promise<void>;
   insertBucket(bucket: Omit<BucketRecord, 'bucketId'>): Promise<number>;
-  updateBucket(bucketId: number, change: { attrs?: JsonObject; deletedMs?: number | null; name?: string }): Promise<void>;
+  updateBucket(bucketId: number, change: { attrs?: JsonObject; deletedMs?: number | null; expiresMs?: number | null; name?: string }): Promise<void>;
   /** Drops the bucket with all its entries and staged parts. */
   dropBucket(bucketId: number): Promise<void>;
   /** Insert or replace the entry at (bucketId, name, sub), adjusting content refs. */

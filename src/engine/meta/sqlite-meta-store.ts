@@ -13,7 +13,7 @@ import { GroupSync } from '../group-sync.js';
 import { SCHEMA_SQL, SCHEMA_VERSION, SWEEP_SQL } from './sqlite-schema.js';
 import type {
   BucketQuery, BucketRecord, ContentPart, EntryQuery, EntryRecord, ExtentUsage, Json, JsonObject,
-  MetaReader, MetaStore, MetaWriter, StagedPart,
+  MetaReader, MetaStore, MetaWriter, NameQuery, StagedPart,
 } from './meta-store.js';
 import { isInline, type ChunkRef, type Piece } from '../blocks/block-store.js';
 
@@ -197,17 +197,18 @@ class SqliteTx implements MetaWriter {
   }
 
   async insertBucket(bucket: Omit<BucketRecord, 'bucketId'>): Promise<number> {
-    const info = this.#stmt('INSERT INTO buckets (scope, name, created_ms, deleted_ms, attrs) VALUES (?, ?, ?, ?, ?)')
-      .run(bucket.scope, bucket.name, bucket.createdMs, bucket.deletedMs, JSON.stringify(bucket.attrs));
+    const info = this.#stmt('INSERT INTO buckets (scope, name, created_ms, deleted_ms, expires_ms, attrs) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(bucket.scope, bucket.name, bucket.createdMs, bucket.deletedMs, bucket.expiresMs ?? null, JSON.stringify(bucket.attrs));
     return Number(info.lastInsertRowid);
   }
 
-  async updateBucket(bucketId: number, change: { attrs?: JsonObject; deletedMs?: number | null; name?: string }): Promise<void> {
+  async updateBucket(bucketId: number, change: { attrs?: JsonObject; deletedMs?: number | null; expiresMs?: number | null; name?: string }): Promise<void> {
     const current = await this.getBucketById(bucketId);
     if (!current) return;
-    this.#stmt('UPDATE buckets SET attrs = ?, deleted_ms = ?, name = ? WHERE bucket_id = ?').run(
+    this.#stmt('UPDATE buckets SET attrs = ?, deleted_ms = ?, expires_ms = ?, name = ? WHERE bucket_id = ?').run(
       JSON.stringify(change.attrs ?? current.attrs),
       change.deletedMs === undefined ? current.deletedMs : change.deletedMs,
+      change.expiresMs === undefined ? current.expiresMs ?? null : change.expiresMs,
       change.name ?? current.name,
       bucketId,
     );
@@ -242,17 +243,32 @@ class SqliteTx implements MetaWriter {
     return rows.map(toEntry);
   }
 
-  async listEntriesOfName(bucketId: number, name: string): Promise<EntryRecord[]> {
-    const rows = this.#stmt('SELECT * FROM entries WHERE bucket_id = ? AND name = ? ORDER BY sub').all(bucketId, name) as Row[];
+  async listEntriesOfName(bucketId: number, name: string, query: NameQuery = {}): Promise<EntryRecord[]> {
+    const { lower, upper } = seekBounds(query.subPrefix ?? '', undefined);
+    const order = query.descending ? 'DESC' : 'ASC';
+    const rows = this.#stmt(
+      `SELECT * FROM entries WHERE bucket_id = @bucket AND name = @name AND sub >= @lower AND (@upper IS NULL OR sub < @upper)
+       ORDER BY sub ${order} LIMIT @limit`,
+    ).all({ bucket: bucketId, name, lower, upper, limit: query.limit ?? -1 }) as Row[];
     return rows.map(toEntry);
+  }
+
+  async listExpiredEntries(nowMs: number, limit: number): Promise<EntryRecord[]> {
+    const rows = this.#stmt('SELECT * FROM entries WHERE expires_ms IS NOT NULL AND expires_ms <= ? ORDER BY expires_ms LIMIT ?').all(nowMs, limit) as Row[];
+    return rows.map(toEntry);
+  }
+
+  async listExpiredBuckets(nowMs: number, limit: number): Promise<BucketRecord[]> {
+    const rows = this.#stmt('SELECT * FROM buckets WHERE expires_ms IS NOT NULL AND expires_ms <= ? ORDER BY expires_ms LIMIT ?').all(nowMs, limit) as Row[];
+    return rows.map(toBucket);
   }
 
   async putEntry(entry: EntryRecord): Promise<void> {
     this.#stmt(
-      `INSERT INTO entries (bucket_id, name, sub, tag, content_id, size_bytes, attrs) VALUES (?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO entries (bucket_id, name, sub, tag, content_id, size_bytes, expires_ms, attrs) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (bucket_id, name, sub) DO UPDATE SET tag = excluded.tag, content_id = excluded.content_id,
-         size_bytes = excluded.size_bytes, attrs = excluded.attrs`,
-    ).run(entry.bucketId, entry.name, entry.sub, entry.tag, entry.contentId, entry.sizeBytes, JSON.stringify(entry.attrs));
+         size_bytes = excluded.size_bytes, expires_ms = excluded.expires_ms, attrs = excluded.attrs`,
+    ).run(entry.bucketId, entry.name, entry.sub, entry.tag, entry.contentId, entry.sizeBytes, entry.expiresMs ?? null, JSON.stringify(entry.attrs));
   }
 
   async deleteEntry(bucketId: number, name: string, sub: string): Promise<void> {
@@ -370,6 +386,7 @@ function toBucket(row: Row): BucketRecord {
     name: row.name as string,
     createdMs: row.created_ms as number,
     deletedMs: (row.deleted_ms as number | null) ?? null,
+    expiresMs: (row.expires_ms as number | null) ?? null,
     attrs: JSON.parse(row.attrs as string) as JsonObject,
   };
 }
@@ -382,6 +399,7 @@ function toEntry(row: Row): EntryRecord {
     tag: row.tag as number,
     contentId: (row.content_id as number | null) ?? null,
     sizeBytes: row.size_bytes as number,
+    expiresMs: (row.expires_ms as number | null) ?? null,
     attrs: JSON.parse(row.attrs as string) as JsonObject,
   };
 }

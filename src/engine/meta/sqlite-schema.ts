@@ -19,15 +19,17 @@ CREATE TABLE IF NOT EXISTS settings (
 
 CREATE TABLE IF NOT EXISTS buckets (
   bucket_id INTEGER PRIMARY KEY, scope TEXT NOT NULL, name TEXT NOT NULL,
-  created_ms INTEGER NOT NULL, deleted_ms INTEGER, attrs TEXT NOT NULL);
+  created_ms INTEGER NOT NULL, deleted_ms INTEGER, expires_ms INTEGER, attrs TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS buckets_expiry ON buckets (expires_ms) WHERE expires_ms IS NOT NULL;
 CREATE UNIQUE INDEX IF NOT EXISTS buckets_live ON buckets (scope, name) WHERE deleted_ms IS NULL;
 CREATE INDEX IF NOT EXISTS buckets_deleted ON buckets (scope, name, bucket_id) WHERE deleted_ms IS NOT NULL;
 
 CREATE TABLE IF NOT EXISTS entries (
   bucket_id INTEGER NOT NULL, name TEXT NOT NULL, sub TEXT NOT NULL, tag INTEGER NOT NULL,
-  content_id INTEGER, size_bytes INTEGER NOT NULL, attrs TEXT NOT NULL,
+  content_id INTEGER, size_bytes INTEGER NOT NULL, expires_ms INTEGER, attrs TEXT NOT NULL,
   PRIMARY KEY (bucket_id, name, sub)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS entries_tag ON entries (bucket_id, tag, name, sub);
+CREATE INDEX IF NOT EXISTS entries_expiry ON entries (expires_ms) WHERE expires_ms IS NOT NULL;
 
 CREATE TABLE IF NOT EXISTS contents (content_id INTEGER PRIMARY KEY, refs INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS content_parts (
