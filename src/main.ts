@@ -19,7 +19,7 @@ export interface Nimbus {
   blobPort: number;
   blobUrl: string;
   api: BlobApi;
-  /** Runs background work now (garbage collection). Tests call it after moving the clock. */
+  /** Runs background work now (purge of expired soft-deleted data, then garbage collection). */
   runDue(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -40,16 +40,24 @@ export async function startNimbus(config: NimbusConfig, options: StartOptions = 
     ...config.accounts,
   ]);
   const api = createBlobService({ meta, blocks });
-  const blobServer = createServer({ keepAliveTimeout: 65_000 }, createBlobHandler({ api, accounts, clock, logger }));
+  const blobServer = createServer({ keepAliveTimeout: 65_000 }, createBlobHandler({ api, accounts, clock, wallClock: new SystemClock(), logger }));
   const blobPort = await listen(blobServer, config.host, config.blobPort);
 
+  // Background work is a step the schedulers below (or a test, after moving its clock) call.
   const runGc = async () => {
     const report = await collectGarbage(meta, blocks);
     if (report.extentsRetired > 0) logger.log('info', 'gc', { ...report });
   };
+  const runPurge = async () => {
+    const purged = await api.purgeExpired(clock.nowMs());
+    if (purged.entries + purged.containers > 0) logger.log('info', 'purge', { ...purged });
+  };
   await runGc();
   const stopGc = every(config.gcIntervalMs, () => {
     runGc().catch((error: unknown) => logger.log('error', 'gc-failed', { error: String(error) }));
+  });
+  const stopPurge = every(60_000, () => {
+    runPurge().catch((error: unknown) => logger.log('error', 'purge-failed', { error: String(error) }));
   });
   const serverFile = join(config.dataDir, 'server.json');
   writeFileSync(serverFile, JSON.stringify({ pid: process.pid, host: config.host, blobPort }, null, 2));
@@ -58,9 +66,13 @@ export async function startNimbus(config: NimbusConfig, options: StartOptions = 
     blobPort,
     blobUrl: `http://${config.host}:${blobPort}/${DEV_ACCOUNT}`,
     api,
-    runDue: runGc,
+    runDue: async () => {
+      await runPurge();
+      await runGc();
+    },
     async stop() {
       stopGc();
+      stopPurge();
       await close(blobServer);
       await meta.close();
       await blocks.close();

@@ -18,7 +18,8 @@ export type BlobErrorCode =
   | 'LeaseIsBreakingAndCannotBeAcquired' | 'LeaseIsBreakingAndCannotBeChanged'
   | 'InvalidHeaderValue' | 'InvalidQueryParameterValue' | 'InvalidXmlDocument' | 'InvalidXmlNodeValue'
   | 'CannotVerifyCopySource' | 'PendingCopyOperation' | 'NoPendingCopyOperation' | 'CopyIdMismatch'
-  | 'InvalidOperation' | 'RequestBodyTooLarge' | 'FeatureNotSupported';
+  | 'InvalidOperation' | 'RequestBodyTooLarge' | 'FeatureNotSupported'
+  | 'SnapshotsPresent' | 'OperationNotAllowedOnRootBlob';
 
 export class BlobError extends ServiceError<BlobErrorCode> {}
 

@@ -55,7 +55,7 @@ function verifyKey(ctx: RequestContext, authorization: string): void {
   });
 }
 
-/** x-ms-date (or Date) must be present and within 15 minutes of the server's clock. */
+/** x-ms-date (or Date) must be present and within 15 minutes of the server's real clock. */
 function checkRequestDate(ctx: RequestContext): void {
   const text = header(ctx.req, 'x-ms-date') ?? header(ctx.req, 'date');
   if (text === undefined) {
@@ -65,9 +65,10 @@ function checkRequestDate(ctx: RequestContext): void {
   if (dateMs === undefined) {
     wireFail('AuthenticationFailed', { AuthenticationErrorDetail: `The Date header in the request is incorrect: '${text}'.` });
   }
-  if (Math.abs(ctx.nowMs - dateMs) > CLOCK_SKEW_MAX_MS) {
+  const serverMs = ctx.deps.wallClock.nowMs();
+  if (Math.abs(serverMs - dateMs) > CLOCK_SKEW_MAX_MS) {
     wireFail('AuthenticationFailed', {
-      AuthenticationErrorDetail: `Request date header too old or too far in the future: '${text}'. Server time is ${formatRfc1123(ctx.nowMs)}.`,
+      AuthenticationErrorDetail: `Request date header too old or too far in the future: '${text}'. Server time is ${formatRfc1123(serverMs)}.`,
     });
   }
 }

@@ -68,6 +68,10 @@ export function setBlobHeaders(out: OutgoingHttpHeaders, blob: BlobView, kind: '
   setMetadataHeaders(out, blob.metadata);
   setLeaseHeaders(out, blob.lease);
   if (blob.copy !== null) setCopyHeaders(out, blob.copy);
+  if (blob.versionId !== undefined) {
+    out['x-ms-version-id'] = blob.versionId;
+    out['x-ms-is-current-version'] = blob.isCurrentVersion === true ? 'true' : 'false';
+  }
   out['x-ms-server-encrypted'] = 'true';
   out['Accept-Ranges'] = 'bytes';
   if (kind === 'properties' && blob.blobType === 'BlockBlob') {
@@ -99,11 +103,15 @@ export interface ListEcho {
 export function renderContainerList(serviceEndpoint: string, echo: ListEcho, result: ListContainersResult, includeMetadata: boolean): string {
   let xml = `${XML_DECLARATION}<EnumerationResults ServiceEndpoint="${escapeXml(serviceEndpoint)}">` + renderEcho(echo) + '<Containers>';
   for (const container of result.containers) {
-    xml += '<Container>' + el('Name', container.name) + '<Properties>'
+    const deleted = container.deleted;
+    xml += '<Container>' + el('Name', container.name)
+      + (deleted ? '<Deleted>true</Deleted>' + el('Version', deleted.version) : '')
+      + '<Properties>'
       + el('Last-Modified', formatRfc1123(container.lastModifiedMs)) + el('Etag', container.etag)
       + renderLeaseElements(container.lease)
       + optEl('PublicAccess', container.publicAccess)
       + '<HasImmutabilityPolicy>false</HasImmutabilityPolicy><HasLegalHold>false</HasLegalHold>'
+      + (deleted ? el('DeletedTime', formatRfc1123(deleted.deletedMs)) + el('RemainingRetentionDays', deleted.remainingDays) : '')
       + '</Properties>'
       + (includeMetadata ? renderMetadata(container.metadata) : '')
       + '</Container>';
@@ -164,7 +172,12 @@ function renderName(name: string): string {
 
 function renderBlobEntry(blob: BlobView, options: BlobListOptions): string {
   const h = blob.headers;
-  let xml = '<Blob>' + renderName(blob.name) + '<Properties>'
+  let xml = '<Blob>' + renderName(blob.name)
+    + (blob.deleted ? '<Deleted>true</Deleted>' : '')
+    + optEl('Snapshot', blob.snapshot)
+    + optEl('VersionId', blob.versionId)
+    + (blob.isCurrentVersion ? '<IsCurrentVersion>true</IsCurrentVersion>' : '')
+    + '<Properties>'
     + el('Creation-Time', formatRfc1123(blob.createdMs))
     + el('Last-Modified', formatRfc1123(blob.lastModifiedMs))
     + el('Etag', unquote(blob.etag))
@@ -179,10 +192,12 @@ function renderBlobEntry(blob: BlobView, options: BlobListOptions): string {
     + el('BlobType', blob.blobType)
     + (blob.blobType === 'BlockBlob' ? '<AccessTier>Hot</AccessTier><AccessTierInferred>true</AccessTierInferred>' : '')
     + renderLeaseElements(blob.lease)
-    + '<ServerEncrypted>true</ServerEncrypted>';
+    + '<ServerEncrypted>true</ServerEncrypted>'
+    + (blob.deleted ? el('DeletedTime', formatRfc1123(blob.deleted.deletedMs)) + el('RemainingRetentionDays', blob.deleted.remainingDays) : '');
   if (options.includeCopy && blob.copy !== null) xml += renderCopyElements(blob.copy);
   xml += '</Properties>';
   if (options.includeMetadata) xml += renderMetadata(blob.metadata);
+  if (blob.hasVersionsOnly) xml += '<HasVersionsOnly>true</HasVersionsOnly>';
   return xml + '</Blob>';
 }
 

@@ -28,7 +28,13 @@ import { parseHttpDate } from '../../azure-wire/format.js';
 export interface BlobHandlerDeps {
   api: BlobApi;
   accounts: AccountRegistry;
+  /** Service time: what rules (retention, leases, expiry) run on. Tests hand a ManualClock. */
   clock: Clock;
+  /**
+   * Real time, for the one check that compares with the client's own clock: the 15-minute
+   * x-ms-date skew. It stays real when tests move `clock` days ahead.
+   */
+  wallClock: Clock;
   logger: Logger;
 }
 
@@ -370,9 +376,8 @@ export function parseCopySource(req: IncomingMessage, accounts: AccountRegistry)
   } catch {
     return wireFail('InvalidHeaderValue', { HeaderName: 'x-ms-copy-source', HeaderValue: url });
   }
-  if (parsed.searchParams.has('snapshot') || parsed.searchParams.has('versionid')) {
-    notImplemented('copying from a snapshot or version');
-  }
+  const snapshot = parsed.searchParams.get('snapshot') ?? undefined;
+  const versionId = parsed.searchParams.get('versionid') ?? undefined;
   const target = parseTarget(parsed.pathname, parsed.host, accounts);
   const ref = target.level === 'blob'
     ? { account: target.account, container: target.container, blob: target.blob }
@@ -380,6 +385,7 @@ export function parseCopySource(req: IncomingMessage, accounts: AccountRegistry)
       ? { account: target.account, container: '$root', blob: target.container }
       : wireFail('InvalidHeaderValue', { HeaderName: 'x-ms-copy-source', HeaderValue: url });
   const source: CopySource = { ref, url, conditions: parseSourceConditions(req) };
+  if (snapshot !== undefined || versionId !== undefined) source.selector = { snapshot, versionId };
   const rangeText = header(req, 'x-ms-source-range');
   if (rangeText !== undefined) {
     const range = parseByteRange(rangeText);

@@ -19,12 +19,13 @@ import type { IncomingMessage } from 'node:http';
 import type { Level, Query, Reply, RequestContext } from './request.js';
 import { getAccountInfo, getServiceProperties, listContainers, setServiceProperties } from './handlers/account.js';
 import {
-  createContainer, deleteContainer, getContainerAcl, getContainerProperties, leaseContainer, listBlobs, setContainerAcl,
+  createContainer, deleteContainer, getContainerAcl, getContainerProperties, leaseContainer, listBlobs, restoreContainer, setContainerAcl,
   setContainerMetadata,
 } from './handlers/container.js';
 import { getBlob, getBlobMetadata, getBlobProperties, getBlockList } from './handlers/blob-read.js';
 import {
-  deleteBlob, leaseBlob, putBlob, putBlobWithoutType, putBlock, putBlockList, setBlobMetadata, setBlobProperties,
+  deleteBlob, leaseBlob, putBlob, putBlobWithoutType, putBlock, putBlockList, setBlobMetadata, setBlobProperties, snapshotBlob,
+  undeleteBlob,
 } from './handlers/blob-write.js';
 import { abortCopy, copyBlob, copyBlobFromUrl, putBlobFromUrl, putBlockFromUrl } from './handlers/blob-copy.js';
 
@@ -61,10 +62,10 @@ export interface Route {
   /** Absent: not built yet → 501. */
   handler?: Handler;
   anonymous?: AnonymousAccess;
+  /** The operation may address a snapshot or version (`?snapshot=` / `?versionid=`); others refuse them. */
+  selectable?: true;
 }
 
-const SNAPSHOT: Guard = { query: 'snapshot' };
-const VERSION: Guard = { query: 'versionid' };
 const COPY_SOURCE: Guard = { header: 'x-ms-copy-source' };
 
 export const ROUTES = [
@@ -92,7 +93,7 @@ export const ROUTES = [
   { level: 'container', method: 'PUT', restype: 'container', comp: 'acl', operation: 'Set Container ACL', handler: setContainerAcl },
   { level: 'container', method: 'PUT', restype: 'container', comp: 'lease', operation: 'Lease Container', handler: leaseContainer },
   { level: 'container', method: 'GET', restype: 'container', comp: 'list', operation: 'List Blobs', handler: listBlobs, anonymous: 'container' },
-  { level: 'container', method: 'PUT', restype: 'container', comp: 'undelete', operation: 'Restore Container' },
+  { level: 'container', method: 'PUT', restype: 'container', comp: 'undelete', operation: 'Restore Container', handler: restoreContainer },
   { level: 'container', method: 'PUT', restype: 'container', comp: 'rename', operation: 'Rename Container' },
   { level: 'container', method: 'GET', restype: 'container', comp: 'blobs', operation: 'Find Blobs by Tags in Container' },
   { level: 'container', method: 'POST', restype: 'container', comp: 'batch', operation: 'Blob Batch' },
@@ -108,58 +109,46 @@ export const ROUTES = [
   { level: 'blob', method: 'PUT', when: [{ header: 'x-ms-blob-type', is: 'AppendBlob' }], operation: 'Put Blob (append blob)' },
   { level: 'blob', method: 'PUT', operation: 'Put Blob', handler: putBlobWithoutType },
 
-  { level: 'blob', method: 'GET', when: [SNAPSHOT], operation: 'Get Blob (snapshot)' },
-  { level: 'blob', method: 'GET', when: [VERSION], operation: 'Get Blob (version)' },
-  { level: 'blob', method: 'GET', operation: 'Get Blob', handler: getBlob, anonymous: 'blob' },
-  { level: 'blob', method: 'HEAD', when: [SNAPSHOT], operation: 'Get Blob Properties (snapshot)' },
-  { level: 'blob', method: 'HEAD', when: [VERSION], operation: 'Get Blob Properties (version)' },
-  { level: 'blob', method: 'HEAD', operation: 'Get Blob Properties', handler: getBlobProperties, anonymous: 'blob' },
-  { level: 'blob', method: 'DELETE', when: [{ query: 'deletetype' }], operation: 'Delete Blob (permanent)' },
-  { level: 'blob', method: 'DELETE', when: [SNAPSHOT], operation: 'Delete Blob (snapshot)' },
-  { level: 'blob', method: 'DELETE', when: [VERSION], operation: 'Delete Blob (version)' },
-  { level: 'blob', method: 'DELETE', operation: 'Delete Blob', handler: deleteBlob },
+  { level: 'blob', method: 'GET', operation: 'Get Blob', handler: getBlob, anonymous: 'blob', selectable: true },
+  { level: 'blob', method: 'HEAD', operation: 'Get Blob Properties', handler: getBlobProperties, anonymous: 'blob', selectable: true },
+  { level: 'blob', method: 'DELETE', operation: 'Delete Blob', handler: deleteBlob, selectable: true },
 
-  { level: 'blob', method: 'GET', comp: 'metadata', when: [SNAPSHOT], operation: 'Get Blob Metadata (snapshot)' },
-  { level: 'blob', method: 'GET', comp: 'metadata', when: [VERSION], operation: 'Get Blob Metadata (version)' },
-  { level: 'blob', method: 'GET', comp: 'metadata', operation: 'Get Blob Metadata', handler: getBlobMetadata, anonymous: 'blob' },
-  { level: 'blob', method: 'HEAD', comp: 'metadata', when: [SNAPSHOT], operation: 'Get Blob Metadata (snapshot)' },
-  { level: 'blob', method: 'HEAD', comp: 'metadata', when: [VERSION], operation: 'Get Blob Metadata (version)' },
-  { level: 'blob', method: 'HEAD', comp: 'metadata', operation: 'Get Blob Metadata', handler: getBlobMetadata, anonymous: 'blob' },
+  { level: 'blob', method: 'GET', comp: 'metadata', operation: 'Get Blob Metadata', handler: getBlobMetadata, anonymous: 'blob', selectable: true },
+  { level: 'blob', method: 'HEAD', comp: 'metadata', operation: 'Get Blob Metadata', handler: getBlobMetadata, anonymous: 'blob', selectable: true },
   { level: 'blob', method: 'PUT', comp: 'metadata', operation: 'Set Blob Metadata', handler: setBlobMetadata },
   { level: 'blob', method: 'PUT', comp: 'properties', when: [{ header: 'x-ms-blob-content-length' }], operation: 'Resize Page Blob' },
   { level: 'blob', method: 'PUT', comp: 'properties', when: [{ header: 'x-ms-sequence-number-action' }], operation: 'Update Sequence Number' },
   { level: 'blob', method: 'PUT', comp: 'properties', operation: 'Set Blob Properties', handler: setBlobProperties },
   { level: 'blob', method: 'PUT', comp: 'lease', operation: 'Lease Blob', handler: leaseBlob },
   { level: 'blob', method: 'PUT', comp: 'copy', operation: 'Abort Copy Blob', handler: abortCopy },
-  { level: 'blob', method: 'PUT', comp: 'undelete', operation: 'Undelete Blob' },
-  { level: 'blob', method: 'PUT', comp: 'snapshot', operation: 'Snapshot Blob' },
-  { level: 'blob', method: 'PUT', comp: 'tier', operation: 'Set Blob Tier' },
+  { level: 'blob', method: 'PUT', comp: 'undelete', operation: 'Undelete Blob', handler: undeleteBlob },
+  { level: 'blob', method: 'PUT', comp: 'snapshot', operation: 'Snapshot Blob', handler: snapshotBlob },
+  { level: 'blob', method: 'PUT', comp: 'tier', operation: 'Set Blob Tier', selectable: true },
 
   { level: 'blob', method: 'PUT', comp: 'block', when: [COPY_SOURCE], operation: 'Put Block From URL', handler: putBlockFromUrl },
   { level: 'blob', method: 'PUT', comp: 'block', operation: 'Put Block', handler: putBlock },
   { level: 'blob', method: 'PUT', comp: 'blocklist', operation: 'Put Block List', handler: putBlockList },
-  { level: 'blob', method: 'GET', comp: 'blocklist', when: [SNAPSHOT], operation: 'Get Block List (snapshot)' },
-  { level: 'blob', method: 'GET', comp: 'blocklist', operation: 'Get Block List', handler: getBlockList, anonymous: 'blob' },
+  { level: 'blob', method: 'GET', comp: 'blocklist', operation: 'Get Block List', handler: getBlockList, anonymous: 'blob', selectable: true },
 
   { level: 'blob', method: 'PUT', comp: 'page', when: [COPY_SOURCE], operation: 'Put Page From URL' },
   { level: 'blob', method: 'PUT', comp: 'page', when: [{ header: 'x-ms-page-write', is: 'clear' }], operation: 'Clear Pages' },
   { level: 'blob', method: 'PUT', comp: 'page', operation: 'Put Page' },
-  { level: 'blob', method: 'GET', comp: 'pagelist', when: [{ header: 'x-ms-previous-snapshot-url' }], operation: 'Get Page Ranges Diff (managed disk)' },
-  { level: 'blob', method: 'GET', comp: 'pagelist', when: [{ query: 'prevsnapshot' }], operation: 'Get Page Ranges Diff' },
-  { level: 'blob', method: 'GET', comp: 'pagelist', operation: 'Get Page Ranges' },
+  { level: 'blob', method: 'GET', comp: 'pagelist', when: [{ header: 'x-ms-previous-snapshot-url' }], operation: 'Get Page Ranges Diff (managed disk)', selectable: true },
+  { level: 'blob', method: 'GET', comp: 'pagelist', when: [{ query: 'prevsnapshot' }], operation: 'Get Page Ranges Diff', selectable: true },
+  { level: 'blob', method: 'GET', comp: 'pagelist', operation: 'Get Page Ranges', selectable: true },
   { level: 'blob', method: 'PUT', comp: 'incrementalcopy', operation: 'Incremental Copy Blob' },
   { level: 'blob', method: 'PUT', comp: 'appendblock', when: [COPY_SOURCE], operation: 'Append Block From URL' },
   { level: 'blob', method: 'PUT', comp: 'appendblock', operation: 'Append Block' },
   { level: 'blob', method: 'PUT', comp: 'seal', operation: 'Seal Append Blob' },
-  { level: 'blob', method: 'GET', comp: 'tags', operation: 'Get Blob Tags' },
-  { level: 'blob', method: 'PUT', comp: 'tags', operation: 'Set Blob Tags' },
+  { level: 'blob', method: 'GET', comp: 'tags', operation: 'Get Blob Tags', selectable: true },
+  { level: 'blob', method: 'PUT', comp: 'tags', operation: 'Set Blob Tags', selectable: true },
   { level: 'blob', method: 'PUT', comp: 'expiry', operation: 'Set Blob Expiry' },
   { level: 'blob', method: 'POST', comp: 'query', operation: 'Query Blob Contents' },
   { level: 'blob', method: 'PUT', comp: 'immutabilityPolicies', operation: 'Set Blob Immutability Policy' },
-  { level: 'blob', method: 'DELETE', comp: 'immutabilityPolicies', operation: 'Delete Blob Immutability Policy' },
+  { level: 'blob', method: 'DELETE', comp: 'immutabilityPolicies', operation: 'Delete Blob Immutability Policy', selectable: true },
   { level: 'blob', method: 'PUT', comp: 'legalhold', operation: 'Set Blob Legal Hold' },
-  { level: 'blob', method: 'GET', restype: 'account', comp: 'properties', operation: 'Get Account Information', handler: getAccountInfo },
-  { level: 'blob', method: 'HEAD', restype: 'account', comp: 'properties', operation: 'Get Account Information', handler: getAccountInfo },
+  { level: 'blob', method: 'GET', restype: 'account', comp: 'properties', operation: 'Get Account Information', handler: getAccountInfo, selectable: true },
+  { level: 'blob', method: 'HEAD', restype: 'account', comp: 'properties', operation: 'Get Account Information', handler: getAccountInfo, selectable: true },
 ] as const satisfies readonly Route[];
 
 // ---------------------------------------------------------------------------------------------

@@ -124,7 +124,14 @@ function routeOf(shared: Shared, ctx: RequestContext): Route {
   if (method === 'OPTIONS') notImplemented('CORS preflight (OPTIONS)');
   if (!KNOWN_METHODS.has(method)) wireFail('UnsupportedHttpVerb');
   const match = matchRoute(shared.table, ctx.target.level, method, ctx.query, ctx.req);
-  if (match.kind === 'route') return match.route;
+  if (match.kind === 'route') {
+    const { snapshot, versionid } = ctx.query.values;
+    // Snapshots and versions are immutable: only reads, deletes, tier and tags may address them.
+    if ((snapshot !== undefined || versionid !== undefined) && match.route.selectable !== true) {
+      wireFail('InvalidOperation', { reason: 'snapshots and versions are read-only' });
+    }
+    return match.route;
+  }
   if (match.kind === 'verb-not-allowed') wireFail('UnsupportedHttpVerb');
   const { comp, restype } = ctx.query.values;
   return comp !== undefined

@@ -1,6 +1,11 @@
-// Storage accounts known to this Nimbus: names and their two keys. The development account
-// (Azurite's published name and key) is always present unless configuration says otherwise,
-// so `UseDevelopmentStorage=true` works. More accounts come from config (and, later, ARM).
+// Storage accounts as the data plane sees them: names and their two keys, answered synchronously on
+// every request (`exists`, `keysFor`, `names`). This registry is only the in-memory view; who may change
+// it and where changes are stored is src/accounts/storage-accounts.ts, which loads every persisted
+// account (created through ARM) into it at start and updates it after each committed change.
+//
+// The development account (Azurite's published name and key) is present unless configuration says
+// otherwise, so `UseDevelopmentStorage=true` works. Accounts from the config file are present too.
+// Both kinds are "built in": they are never stored, and ARM refuses to delete them or change their keys.
 
 export const DEV_ACCOUNT = 'devstoreaccount1';
 export const DEV_ACCOUNT_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
@@ -14,7 +19,7 @@ export class AccountRegistry {
   readonly #accounts = new Map<string, AccountConfig>();
 
   constructor(accounts: readonly AccountConfig[]) {
-    for (const account of accounts) this.#accounts.set(account.name, { name: account.name, keys: [...account.keys] });
+    for (const account of accounts) this.put(account);
   }
 
   exists(name: string): boolean {
@@ -27,5 +32,14 @@ export class AccountRegistry {
 
   names(): string[] {
     return [...this.#accounts.keys()];
+  }
+
+  /** Adds an account or replaces its keys. Called only after the change is durable. */
+  put(account: AccountConfig): void {
+    this.#accounts.set(account.name, { name: account.name, keys: [...account.keys] });
+  }
+
+  remove(name: string): void {
+    this.#accounts.delete(name);
   }
 }

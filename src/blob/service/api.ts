@@ -4,7 +4,7 @@ import type {
   BlobRef, BlockListView, Conditions, ContainerRef, ContainerView, CopyResult, CopySource, GetBlobResult,
   LeaseAction, LeaseResult, ListBlobsRequest, ListBlobsResult, ListContainersRequest, ListContainersResult,
   Metadata, PublicAccess, PutBlobRequest, PutBlockListRequest, ServiceProperties, SignedIdentifier,
-  WriteResult, BlobHttpHeaders, BodySource, ByteRange, BlobView, DataProtection, DataProtectionChange,
+  WriteResult, BlobHttpHeaders, BodySource, ByteRange, BlobView, DataProtection, DataProtectionChange, BlobSelector, SnapshotResult,
 } from './model.js';
 
 export interface BlobApi {
@@ -22,18 +22,24 @@ export interface BlobApi {
   setContainerAcl(ref: ContainerRef, options: { publicAccess: PublicAccess | null; identifiers: SignedIdentifier[]; leaseId?: string; conditions: Conditions }, now: number): Promise<WriteResult>;
   leaseContainer(ref: ContainerRef, action: LeaseAction, conditions: Conditions, now: number): Promise<LeaseResult>;
   listBlobs(ref: ContainerRef, request: ListBlobsRequest, now: number): Promise<ListBlobsResult>;
+  /** Restore Container: brings a soft-deleted container back, under its own or a new name. */
+  restoreContainer(ref: ContainerRef, deleted: { name: string; version: string }, now: number): Promise<WriteResult>;
+  /** Removes soft-deleted blobs, versions, snapshots and containers whose retention has ended. */
+  purgeExpired(now: number): Promise<{ entries: number; containers: number }>;
 
   // Blobs
   putBlob(ref: BlobRef, request: PutBlobRequest, now: number): Promise<WriteResult>;
   putBlock(ref: BlobRef, blockId: string, body: BodySource, options: { leaseId?: string }, now: number): Promise<{ contentMd5: string }>;
   putBlockFromUrl(ref: BlobRef, blockId: string, source: CopySource, options: { leaseId?: string }, now: number): Promise<{ contentMd5: string }>;
   putBlockList(ref: BlobRef, request: PutBlockListRequest, now: number): Promise<WriteResult>;
-  getBlockList(ref: BlobRef, options: { leaseId?: string }, now: number): Promise<BlockListView>;
-  getBlob(ref: BlobRef, options: { range?: ByteRange; conditions: Conditions; leaseId?: string }, now: number): Promise<GetBlobResult>;
-  getBlobProperties(ref: BlobRef, options: { conditions: Conditions; leaseId?: string }, now: number): Promise<BlobView>;
+  getBlockList(ref: BlobRef, options: { leaseId?: string; selector?: BlobSelector }, now: number): Promise<BlockListView>;
+  getBlob(ref: BlobRef, options: { range?: ByteRange; conditions: Conditions; leaseId?: string; selector?: BlobSelector }, now: number): Promise<GetBlobResult>;
+  getBlobProperties(ref: BlobRef, options: { conditions: Conditions; leaseId?: string; selector?: BlobSelector }, now: number): Promise<BlobView>;
   setBlobHttpHeaders(ref: BlobRef, options: { headers: BlobHttpHeaders; conditions: Conditions; leaseId?: string }, now: number): Promise<WriteResult>;
   setBlobMetadata(ref: BlobRef, options: { metadata: Metadata; conditions: Conditions; leaseId?: string }, now: number): Promise<WriteResult>;
-  deleteBlob(ref: BlobRef, options: { conditions: Conditions; leaseId?: string; deleteSnapshots?: 'include' | 'only' }, now: number): Promise<void>;
+  deleteBlob(ref: BlobRef, options: { conditions: Conditions; leaseId?: string; deleteSnapshots?: 'include' | 'only'; selector?: BlobSelector; permanent?: boolean }, now: number): Promise<void>;
+  undeleteBlob(ref: BlobRef, now: number): Promise<void>;
+  snapshotBlob(ref: BlobRef, options: { metadata?: Metadata; conditions: Conditions; leaseId?: string }, now: number): Promise<SnapshotResult>;
   copyBlob(ref: BlobRef, source: CopySource, options: { metadata?: Metadata; conditions: Conditions; leaseId?: string }, now: number): Promise<CopyResult>;
   putBlobFromUrl(ref: BlobRef, source: CopySource, options: { headers?: BlobHttpHeaders; metadata: Metadata; conditions: Conditions; leaseId?: string; copySourceProperties: boolean }, now: number): Promise<WriteResult>;
   abortCopy(ref: BlobRef, copyId: string, options: { leaseId?: string }, now: number): Promise<void>;

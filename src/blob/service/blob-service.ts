@@ -7,6 +7,8 @@ import type { BlobApi } from './api.js';
 import { Blobs } from './blobs.js';
 import { Containers } from './containers.js';
 import { listBlobs } from './listing.js';
+import { purgeExpired } from './purge.js';
+import { TimeIds } from './time-ids.js';
 import type { ContainerRef, ListBlobsRequest, ListBlobsResult } from './model.js';
 
 export interface BlobServiceDeps {
@@ -17,7 +19,7 @@ export interface BlobServiceDeps {
 export function createBlobService(deps: BlobServiceDeps): BlobApi {
   const etags = new EtagSource();
   const containers = new Containers({ meta: deps.meta, etags });
-  const blobs = new Blobs({ meta: deps.meta, blocks: deps.blocks, etags });
+  const blobs = new Blobs({ meta: deps.meta, blocks: deps.blocks, etags, ids: new TimeIds() });
   const list = (ref: ContainerRef, request: ListBlobsRequest, now: number): Promise<ListBlobsResult> =>
     deps.meta.read((tx) => listBlobs(tx, ref, request, now));
   return {
@@ -45,6 +47,10 @@ export function createBlobService(deps: BlobServiceDeps): BlobApi {
     setBlobHttpHeaders: (r, o, n) => blobs.setBlobHttpHeaders(r, o, n),
     setBlobMetadata: (r, o, n) => blobs.setBlobMetadata(r, o, n),
     deleteBlob: (r, o, n) => blobs.deleteBlob(r, o, n),
+    undeleteBlob: (r, n) => blobs.undeleteBlob(r, n),
+    snapshotBlob: (r, o, n) => blobs.snapshotBlob(r, o, n),
+    restoreContainer: (r, d, n) => containers.restoreContainer(r, d, n),
+    purgeExpired: (n) => purgeExpired(deps.meta, n),
     copyBlob: (r, s, o, n) => blobs.copyBlob(r, s, o, n),
     putBlobFromUrl: (r, s, o, n) => blobs.putBlobFromUrl(r, s, o, n),
     abortCopy: (r, id, o, n) => blobs.abortCopy(r, id, o, n),

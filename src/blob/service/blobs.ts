@@ -16,10 +16,13 @@ import { BUFFERED_READ_MAX_BYTES, contentPieces, createBlockFor, createBlockFrom
 import { findContainer } from './containers.js';
 import { applyLeaseAction, checkReadLease, checkWriteLease } from './leases.js';
 import { checkBlobName, checkMetadata } from './names.js';
-import { blobAttrs, blobView, toJson, CURRENT_SUB, TAG_CURRENT, type BlobAttrs } from './records.js';
+import { blobAttrs, blobView, entryKind, snapshotSub, toJson, versionSub, CURRENT_SUB, type BlobAttrs } from './records.js';
+import { readDataProtection } from './containers.js';
+import { deleteCurrent, deleteEntryOrSoftly, liveSnapshots, takeSnapshot, undeleteAll, writeCurrent, type HistoryContext, type WriteKind } from './history.js';
+import { normalizeTimeId, type TimeIds } from './time-ids.js';
 import type {
   BlobHttpHeaders, BlobRef, BlobView, BodySource, BlockInfo, BlockListView, ByteRange, Conditions, CopyResult, CopySource,
-  GetBlobResult, LeaseAction, LeaseResult, Metadata, PutBlobRequest, PutBlockListRequest, WriteResult,
+  GetBlobResult, LeaseAction, LeaseResult, Metadata, PutBlobRequest, PutBlockListRequest, WriteResult, BlobSelector, SnapshotResult,
 } from './model.js';
 
 const PUT_BLOB_MAX_BYTES = 5000 * 1024 * 1024;
@@ -31,11 +34,20 @@ export interface BlobDeps {
   meta: MetaStore;
   blocks: BlockStore;
   etags: EtagSource;
+  ids: TimeIds;
 }
 
 interface NewContent {
   contentId: number | null;
   sizeBytes: number;
+}
+
+export interface DeleteOptions {
+  conditions: Conditions;
+  leaseId?: string;
+  deleteSnapshots?: 'include' | 'only';
+  selector?: BlobSelector;
+  permanent?: boolean;
 }
 
 export class Blobs {
@@ -53,9 +65,8 @@ export class Blobs {
         const blockId = written.sizeBytes > 0 ? await createBlockFor(tx, written) : undefined;
         const contentId = await tx.createContent(blockId === undefined ? [] : [{ label: syntheticBlockLabel(), blockId }]);
         const attrs = this.#newAttrs(current, headers, request.metadata, now);
-        await commitBlob(tx, bucket, ref.blob, attrs, { contentId, sizeBytes: written.sizeBytes });
-        await tx.clearStaged(bucket.bucketId, ref.blob);
-        return { etag: attrs.etag, lastModifiedMs: now, contentMd5: written.md5 };
+        const versionId = await this.#commit(tx, bucket, ref, attrs, { contentId, sizeBytes: written.sizeBytes }, now);
+        return { etag: attrs.etag, lastModifiedMs: now, contentMd5: written.md5, versionId };
       });
     } finally {
       written.unpin();
@@ -93,7 +104,7 @@ export class Blobs {
 
   async #stage(tx: MetaWriter, ref: BlobRef, blockId: string, leaseId: string | undefined, now: number, createBlock: () => Promise<number>): Promise<void> {
     const bucket = await findContainer(tx, ref);
-    const current = await tx.getEntry(bucket.bucketId, ref.blob, CURRENT_SUB);
+    const current = await liveCurrent(tx, bucket.bucketId, ref.blob);
     if (current) checkWriteLease(blobAttrs(current.attrs).lease, leaseId, now, 'blob');
     const staged = await tx.listStaged(bucket.bucketId, ref.blob);
     const sameLength = (label: string) => Buffer.from(label, 'base64').length === Buffer.from(blockId, 'base64').length;
@@ -122,17 +133,17 @@ export class Blobs {
       const contentId = await tx.createContent(parts.map((p) => ({ label: p.label, blockId: p.blockId })));
       const sizeBytes = parts.reduce((sum, p) => sum + p.sizeBytes, 0);
       const attrs = this.#newAttrs(current, request.headers, request.metadata, now);
-      await commitBlob(tx, bucket, ref.blob, attrs, { contentId, sizeBytes });
-      await tx.clearStaged(bucket.bucketId, ref.blob);
-      return { etag: attrs.etag, lastModifiedMs: now };
+      const versionId = await this.#commit(tx, bucket, ref, attrs, { contentId, sizeBytes }, now);
+      return { etag: attrs.etag, lastModifiedMs: now, versionId };
     });
   }
 
-  async getBlockList(ref: BlobRef, options: { leaseId?: string }, now: number): Promise<BlockListView> {
+  async getBlockList(ref: BlobRef, options: { leaseId?: string; selector?: BlobSelector }, now: number): Promise<BlockListView> {
     return this.deps.meta.read(async (tx) => {
       const bucket = await findContainer(tx, ref);
-      const current = await tx.getEntry(bucket.bucketId, ref.blob, CURRENT_SUB);
-      const staged = await tx.listStaged(bucket.bucketId, ref.blob);
+      const selected = options.selector?.snapshot ?? options.selector?.versionId;
+      const current = selected ? await this.#select(tx, bucket.bucketId, ref.blob, options.selector) : await liveCurrent(tx, bucket.bucketId, ref.blob);
+      const staged = selected ? [] : await tx.listStaged(bucket.bucketId, ref.blob);
       if (!current && staged.length === 0) fail('BlobNotFound');
       if (current) checkReadLease(blobAttrs(current.attrs).lease, options.leaseId, now, 'blob');
       const committed = current?.contentId != null ? await tx.getContent(current.contentId) : [];
@@ -141,7 +152,7 @@ export class Blobs {
     });
   }
 
-  async getBlob(ref: BlobRef, options: { range?: ByteRange; conditions: Conditions; leaseId?: string }, now: number): Promise<GetBlobResult> {
+  async getBlob(ref: BlobRef, options: { range?: ByteRange; conditions: Conditions; leaseId?: string; selector?: BlobSelector }, now: number): Promise<GetBlobResult> {
     const guard = this.deps.blocks.guardReads();
     let released = false;
     const release = () => {
@@ -150,7 +161,7 @@ export class Blobs {
     };
     try {
       const { entry, pieces } = await this.deps.meta.read(async (tx) => {
-        const entry = await this.#readable(tx, ref, options.conditions, options.leaseId, now);
+        const entry = await this.#readable(tx, ref, options, now);
         return { entry, pieces: await contentPieces(tx, entry.contentId) };
       });
       const range = resolveRange(options.range, entry.sizeBytes);
@@ -172,8 +183,8 @@ export class Blobs {
     }
   }
 
-  async getBlobProperties(ref: BlobRef, options: { conditions: Conditions; leaseId?: string }, now: number): Promise<BlobView> {
-    const entry = await this.deps.meta.read((tx) => this.#readable(tx, ref, options.conditions, options.leaseId, now));
+  async getBlobProperties(ref: BlobRef, options: { conditions: Conditions; leaseId?: string; selector?: BlobSelector }, now: number): Promise<BlobView> {
+    const entry = await this.deps.meta.read((tx) => this.#readable(tx, ref, options, now));
     return blobView(entry, now);
   }
 
@@ -183,20 +194,64 @@ export class Blobs {
 
   async setBlobMetadata(ref: BlobRef, options: { metadata: Metadata; conditions: Conditions; leaseId?: string }, now: number): Promise<WriteResult> {
     checkMetadata(options.metadata);
-    return this.#update(ref, options, now, (attrs) => ({ ...attrs, metadata: options.metadata }));
+    return this.#update(ref, options, now, (attrs) => ({ ...attrs, metadata: options.metadata }), 'metadata');
   }
 
-  async deleteBlob(ref: BlobRef, options: { conditions: Conditions; leaseId?: string; deleteSnapshots?: 'include' | 'only' }, now: number): Promise<void> {
+  async deleteBlob(ref: BlobRef, options: DeleteOptions, now: number): Promise<void> {
     await this.deps.meta.write(async (tx) => {
       const bucket = await findContainer(tx, ref);
-      const current = await tx.getEntry(bucket.bucketId, ref.blob, CURRENT_SUB);
+      const ctx = await this.#history(tx, bucket, ref, now);
+      if (options.selector?.snapshot !== undefined || options.selector?.versionId !== undefined) {
+        return this.#deleteSelected(ctx, options);
+      }
+      const current = await liveCurrent(tx, bucket.bucketId, ref.blob);
       if (!current) fail('BlobNotFound');
       const attrs = blobAttrs(current.attrs);
       checkConditions(options.conditions, attrs, 'write');
       checkWriteLease(attrs.lease, options.leaseId, now, 'blob');
-      if (options.deleteSnapshots === 'only') return; // no snapshots exist before the snapshot feature lands
-      await tx.deleteEntry(bucket.bucketId, ref.blob, CURRENT_SUB);
-      await tx.clearStaged(bucket.bucketId, ref.blob);
+      const snapshots = await liveSnapshots(ctx);
+      if (snapshots.length > 0 && options.deleteSnapshots === undefined) fail('SnapshotsPresent');
+      for (const snapshot of snapshots) await deleteEntryOrSoftly(ctx, snapshot);
+      if (options.deleteSnapshots !== 'only') await deleteCurrent(ctx, current);
+    });
+  }
+
+  /** Delete Blob with ?snapshot= or ?versionid= (optionally deletetype=permanent). */
+  async #deleteSelected(ctx: HistoryContext, options: DeleteOptions): Promise<void> {
+    if (options.deleteSnapshots !== undefined) fail('InvalidHeaderValue', { HeaderName: 'x-ms-delete-snapshots' });
+    const { tx, bucket, name } = ctx;
+    const versionId = options.selector?.versionId;
+    if (versionId !== undefined && options.selector?.snapshot === undefined) {
+      const current = await liveCurrent(tx, bucket.bucketId, name);
+      if (current && blobAttrs(current.attrs).versionId === normalizeTimeId(versionId)) fail('OperationNotAllowedOnRootBlob');
+    }
+    const entry = await this.#findSelected(tx, bucket.bucketId, name, options.selector, options.permanent === true);
+    if (!entry) fail('BlobNotFound');
+    checkConditions(options.conditions, blobAttrs(entry.attrs), 'write');
+    if (!options.permanent) return deleteEntryOrSoftly(ctx, entry);
+    if (!ctx.protection.deleteRetention.allowPermanentDelete) fail('InvalidOperation', { reason: 'permanent delete is not enabled for this account' });
+    if (!blobAttrs(entry.attrs).deleted) fail('InvalidOperation', { reason: 'only soft-deleted snapshots and versions can be deleted permanently' });
+    await tx.deleteEntry(entry.bucketId, entry.name, entry.sub);
+  }
+
+  async undeleteBlob(ref: BlobRef, now: number): Promise<void> {
+    await this.deps.meta.write(async (tx) => {
+      const bucket = await findContainer(tx, ref);
+      if (!(await undeleteAll(await this.#history(tx, bucket, ref, now)))) fail('BlobNotFound');
+    });
+  }
+
+  async snapshotBlob(ref: BlobRef, options: { metadata?: Metadata; conditions: Conditions; leaseId?: string }, now: number): Promise<SnapshotResult> {
+    if (options.metadata) checkMetadata(options.metadata);
+    return this.deps.meta.write(async (tx) => {
+      const bucket = await findContainer(tx, ref);
+      const current = await liveCurrent(tx, bucket.bucketId, ref.blob);
+      if (!current) fail('BlobNotFound');
+      const attrs = blobAttrs(current.attrs);
+      checkConditions(options.conditions, attrs, 'write');
+      checkReadLease(attrs.lease, options.leaseId, now, 'blob');
+      const { snapshot, versionId } = await takeSnapshot(await this.#history(tx, bucket, ref, now), current, options.metadata);
+      return { snapshot, versionId, etag: attrs.etag, lastModifiedMs: attrs.lastModifiedMs };
     });
   }
 
@@ -213,9 +268,8 @@ export class Blobs {
         blobType: sourceAttrs.blobType,
         copy: { copyId, source: source.url, status: 'success', progress: `${sourceEntry.sizeBytes}/${sourceEntry.sizeBytes}`, completionMs: now },
       };
-      await commitBlob(tx, bucket, ref.blob, attrs, { contentId: sourceEntry.contentId, sizeBytes: sourceEntry.sizeBytes });
-      await tx.clearStaged(bucket.bucketId, ref.blob);
-      return { etag: attrs.etag, lastModifiedMs: now, copyId, copyStatus: 'success', contentMd5: sourceAttrs.headers.contentMd5 };
+      const versionId = await this.#commit(tx, bucket, ref, attrs, { contentId: sourceEntry.contentId, sizeBytes: sourceEntry.sizeBytes }, now);
+      return { etag: attrs.etag, lastModifiedMs: now, copyId, copyStatus: 'success', contentMd5: sourceAttrs.headers.contentMd5, versionId };
     });
   }
 
@@ -234,14 +288,13 @@ export class Blobs {
       const sourceHeaders = blobAttrs(sourceEntry.attrs).headers;
       const headers = options.copySourceProperties ? { ...sourceHeaders, ...definedOnly(options.headers ?? {}) } : options.headers ?? {};
       const attrs = this.#newAttrs(current, headers, options.metadata, now);
-      await commitBlob(tx, bucket, ref.blob, attrs, { contentId: sourceEntry.contentId, sizeBytes: sourceEntry.sizeBytes });
-      await tx.clearStaged(bucket.bucketId, ref.blob);
-      return { etag: attrs.etag, lastModifiedMs: now, contentMd5: sourceHeaders.contentMd5 };
+      const versionId = await this.#commit(tx, bucket, ref, attrs, { contentId: sourceEntry.contentId, sizeBytes: sourceEntry.sizeBytes }, now);
+      return { etag: attrs.etag, lastModifiedMs: now, contentMd5: sourceHeaders.contentMd5, versionId };
     });
   }
 
   async abortCopy(ref: BlobRef, copyId: string, options: { leaseId?: string }, now: number): Promise<void> {
-    const entry = await this.deps.meta.read((tx) => this.#readable(tx, ref, {}, undefined, now));
+    const entry = await this.deps.meta.read((tx) => this.#readable(tx, ref, { conditions: {} }, now));
     const copy = blobAttrs(entry.attrs).copy;
     checkWriteLease(blobAttrs(entry.attrs).lease, options.leaseId, now, 'blob');
     if (copy && copy.copyId !== copyId) fail('CopyIdMismatch');
@@ -252,7 +305,7 @@ export class Blobs {
   async leaseBlob(ref: BlobRef, action: LeaseAction, conditions: Conditions, now: number): Promise<LeaseResult> {
     return this.deps.meta.write(async (tx) => {
       const bucket = await findContainer(tx, ref);
-      const current = await tx.getEntry(bucket.bucketId, ref.blob, CURRENT_SUB);
+      const current = await liveCurrent(tx, bucket.bucketId, ref.blob);
       if (!current) fail('BlobNotFound');
       const attrs = blobAttrs(current.attrs);
       checkConditions(conditions, attrs, 'write');
@@ -262,10 +315,10 @@ export class Blobs {
     });
   }
 
-  /** The container and current blob a write targets, with conditions and lease checked. */
+  /** The container and live current blob a write targets, with conditions and lease checked. */
   async #target(tx: MetaWriter, ref: BlobRef, conditions: Conditions, leaseId: string | undefined, now: number) {
     const bucket = await findContainer(tx, ref);
-    const current = await tx.getEntry(bucket.bucketId, ref.blob, CURRENT_SUB);
+    const current = await liveCurrent(tx, bucket.bucketId, ref.blob);
     const attrs = current ? blobAttrs(current.attrs) : undefined;
     checkConditions(conditions, attrs, 'write');
     if (attrs) checkWriteLease(attrs.lease, leaseId, now, 'blob');
@@ -273,22 +326,56 @@ export class Blobs {
     return { bucket, current };
   }
 
-  async #readable(tx: MetaReader, ref: BlobRef, conditions: Conditions, leaseId: string | undefined, now: number): Promise<EntryRecord> {
+  async #readable(tx: MetaReader, ref: BlobRef, options: { conditions: Conditions; leaseId?: string; selector?: BlobSelector }, now: number): Promise<EntryRecord> {
     const bucket = await findContainer(tx, ref);
-    const entry = await tx.getEntry(bucket.bucketId, ref.blob, CURRENT_SUB);
+    const entry = await this.#select(tx, bucket.bucketId, ref.blob, options.selector);
     if (!entry) fail('BlobNotFound');
     const attrs = blobAttrs(entry.attrs);
-    checkConditions(conditions, attrs, 'read');
-    checkReadLease(attrs.lease, leaseId, now, 'blob');
+    checkConditions(options.conditions, attrs, 'read');
+    if (entryKind(entry) === 'current') checkReadLease(attrs.lease, options.leaseId, now, 'blob');
     return entry;
+  }
+
+  /** The live entry a selector names: a snapshot, a version (the current one included), or the current blob. */
+  async #select(tx: MetaReader, bucketId: number, name: string, selector: BlobSelector | undefined): Promise<EntryRecord | undefined> {
+    return this.#findSelected(tx, bucketId, name, selector, false);
+  }
+
+  async #findSelected(tx: MetaReader, bucketId: number, name: string, selector: BlobSelector | undefined, includeDeleted: boolean): Promise<EntryRecord | undefined> {
+    const visible = (e: EntryRecord | undefined) => (e && (includeDeleted || !blobAttrs(e.attrs).deleted) ? e : undefined);
+    if (selector?.snapshot !== undefined) {
+      const id = normalizeTimeId(selector.snapshot);
+      if (id === undefined) fail('InvalidQueryParameterValue', { QueryParameterName: 'snapshot', QueryParameterValue: selector.snapshot });
+      return visible(await tx.getEntry(bucketId, name, snapshotSub(id)));
+    }
+    if (selector?.versionId !== undefined) {
+      const id = normalizeTimeId(selector.versionId);
+      if (id === undefined) fail('InvalidQueryParameterValue', { QueryParameterName: 'versionid', QueryParameterValue: selector.versionId });
+      const current = await liveCurrent(tx, bucketId, name);
+      if (current && blobAttrs(current.attrs).versionId === id) return current;
+      return visible(await tx.getEntry(bucketId, name, versionSub(id)));
+    }
+    return liveCurrent(tx, bucketId, name);
   }
 
   async #source(tx: MetaWriter, source: CopySource): Promise<{ entry: EntryRecord }> {
     const bucket = await tx.getBucket(source.ref.account, source.ref.container);
-    const entry = bucket ? await tx.getEntry(bucket.bucketId, source.ref.blob, CURRENT_SUB) : undefined;
+    const entry = bucket ? await this.#select(tx, bucket.bucketId, source.ref.blob, source.selector) : undefined;
     if (!entry) fail('CannotVerifyCopySource', { reason: 'The specified blob does not exist.' });
     checkConditions(source.conditions, blobAttrs(entry.attrs), 'write', 'SourceConditionNotMet');
     return { entry };
+  }
+
+  async #history(tx: MetaWriter, bucket: BucketRecord, ref: BlobRef, now: number): Promise<HistoryContext> {
+    const protection = await readDataProtection(tx, ref.account);
+    return { tx, bucket, name: ref.blob, protection, ids: this.deps.ids, now };
+  }
+
+  /** Replaces the current blob under the versioning and soft-delete rules; drops staged blocks. */
+  async #commit(tx: MetaWriter, bucket: BucketRecord, ref: BlobRef, attrs: BlobAttrs, content: NewContent, now: number, kind: WriteKind = 'overwrite'): Promise<string | undefined> {
+    const versionId = await writeCurrent(await this.#history(tx, bucket, ref, now), { attrs, ...content }, kind);
+    if (kind === 'overwrite') await tx.clearStaged(bucket.bucketId, ref.blob);
+    return versionId;
   }
 
   /** Attributes of a blob being (re)written: a new ETag; the lease and creation time carry over. */
@@ -306,27 +393,35 @@ export class Blobs {
     };
   }
 
-  async #update(ref: BlobRef, options: { conditions: Conditions; leaseId?: string }, now: number, change: (attrs: BlobAttrs) => BlobAttrs): Promise<WriteResult> {
+  async #update(
+    ref: BlobRef,
+    options: { conditions: Conditions; leaseId?: string },
+    now: number,
+    change: (attrs: BlobAttrs) => BlobAttrs,
+    kind?: WriteKind,
+  ): Promise<WriteResult> {
     return this.deps.meta.write(async (tx) => {
       const bucket = await findContainer(tx, ref);
-      const current = await tx.getEntry(bucket.bucketId, ref.blob, CURRENT_SUB);
+      const current = await liveCurrent(tx, bucket.bucketId, ref.blob);
       if (!current) fail('BlobNotFound');
       const attrs = blobAttrs(current.attrs);
       checkConditions(options.conditions, attrs, 'write');
       checkWriteLease(attrs.lease, options.leaseId, now, 'blob');
       const next = { ...change(attrs), etag: this.deps.etags.next(now), lastModifiedMs: now };
-      await tx.putEntry({ ...current, attrs: toJson(next) });
-      return { etag: next.etag, lastModifiedMs: now };
+      if (kind === undefined) {
+        await tx.putEntry({ ...current, attrs: toJson(next) });
+        return { etag: next.etag, lastModifiedMs: now, versionId: next.versionId };
+      }
+      const versionId = await this.#commit(tx, bucket, ref, next, { contentId: current.contentId, sizeBytes: current.sizeBytes }, now, kind);
+      return { etag: next.etag, lastModifiedMs: now, versionId };
     });
   }
 }
 
-/** Replaces the current blob of a name. Versioning and soft delete hook in here. */
-async function commitBlob(tx: MetaWriter, bucket: BucketRecord, name: string, attrs: BlobAttrs, content: NewContent): Promise<void> {
-  await tx.putEntry({
-    bucketId: bucket.bucketId, name, sub: CURRENT_SUB, tag: TAG_CURRENT,
-    contentId: content.contentId, sizeBytes: content.sizeBytes, attrs: toJson(attrs),
-  });
+/** The current blob of a name, unless it is soft-deleted. */
+async function liveCurrent(tx: MetaReader, bucketId: number, name: string): Promise<EntryRecord | undefined> {
+  const entry = await tx.getEntry(bucketId, name, CURRENT_SUB);
+  return entry && entryKind(entry) === 'current' ? entry : undefined;
 }
 
 function checkBlockId(blockId: string): void {

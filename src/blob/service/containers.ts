@@ -6,7 +6,7 @@ import { fail } from '../errors.js';
 import { checkConditions } from './conditions.js';
 import { applyLeaseAction, checkReadLease, checkWriteLease } from './leases.js';
 import { checkContainerName, checkMetadata } from './names.js';
-import { containerAttrs, containerView, toJson, asJson, type ContainerAttrs } from './records.js';
+import { containerAttrs, containerView, remainingDays, toJson, asJson, type ContainerAttrs } from './records.js';
 import type {
   Conditions, ContainerRef, ContainerView, LeaseAction, LeaseResult, ListContainersRequest, ListContainersResult,
   Metadata, PublicAccess, ServiceProperties, SignedIdentifier, WriteResult, DataProtection, DataProtectionChange,
@@ -62,15 +62,35 @@ export class Containers {
   }
 
   async listContainers(account: string, request: ListContainersRequest, now: number): Promise<ListContainersResult> {
-    const buckets = await this.deps.meta.read((tx) =>
-      tx.listBuckets(account, { prefix: request.prefix, afterName: request.marker ? decodeMarker(request.marker) : undefined, deleted: false, limit: request.maxResults + 1 }),
-    );
+    // A live container and deleted ones may share a name; the marker holds (name, bucket id).
+    const [afterName, afterId] = request.marker ? splitMarker(decodeMarker(request.marker)) : [undefined, 0];
+    const deleted = request.includeDeleted === true;
+    const limit = request.maxResults + 1;
+    const buckets = await this.deps.meta.read(async (tx) => {
+      const sameName = afterName === undefined ? [] : (await tx.listBuckets(account, { prefix: afterName, deleted, limit: 1000 }))
+        .filter((b) => b.name === afterName && b.bucketId > afterId);
+      const later = await tx.listBuckets(account, { prefix: request.prefix, afterName, deleted, limit });
+      return [...sameName, ...later];
+    });
     const page = buckets.slice(0, request.maxResults);
     const last = page[page.length - 1];
     return {
-      containers: page.map((b) => containerView(b.name, containerAttrs(b.attrs), now)),
-      nextMarker: buckets.length > request.maxResults && last ? encodeMarker(last.name) : undefined,
+      containers: page.map((b) => bucketView(b, now)),
+      nextMarker: buckets.length > request.maxResults && last ? encodeMarker(`${last.name}\n${last.bucketId}`) : undefined,
     };
+  }
+
+  async restoreContainer(ref: ContainerRef, deleted: { name: string; version: string }, now: number): Promise<WriteResult> {
+    return this.deps.meta.write(async (tx) => {
+      const candidates = await tx.listBuckets(ref.account, { prefix: deleted.name, deleted: true, limit: 10_000 });
+      const bucket = candidates.find((b) => b.name === deleted.name && b.deletedMs !== null && containerAttrs(b.attrs).deletedVersion === deleted.version);
+      if (!bucket) fail('ContainerNotFound');
+      checkContainerName(ref.container);
+      if (await tx.getBucket(ref.account, ref.container)) fail('ContainerAlreadyExists');
+      const attrs = { ...containerAttrs(bucket.attrs), deletedVersion: undefined, etag: this.deps.etags.next(now), lastModifiedMs: now };
+      await tx.updateBucket(bucket.bucketId, { attrs: toJson(attrs), deletedMs: null, expiresMs: null, name: ref.container });
+      return { etag: attrs.etag, lastModifiedMs: now };
+    });
   }
 
   async createContainer(ref: ContainerRef, options: { metadata: Metadata; publicAccess: PublicAccess | null }, now: number): Promise<WriteResult> {
@@ -100,7 +120,11 @@ export class Containers {
       const attrs = containerAttrs(bucket.attrs);
       checkConditions(options.conditions, attrs, 'write');
       checkWriteLease(attrs.lease, options.leaseId, now, 'container');
-      await tx.dropBucket(bucket.bucketId);
+      const retention = (await readDataProtection(tx, ref.account)).containerDeleteRetention;
+      if (!retention.enabled) return tx.dropBucket(bucket.bucketId);
+      const deletedVersion = deletedContainerVersion(now, bucket.bucketId);
+      const kept = { ...attrs, deletedVersion, lease: { state: 'available' } as const };
+      await tx.updateBucket(bucket.bucketId, { attrs: toJson(kept), deletedMs: now, expiresMs: now + retention.days * 86_400_000 });
     });
   }
 
@@ -189,6 +213,24 @@ function checkRetentionDays(days: number | undefined): void {
 
 function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function bucketView(bucket: BucketRecord, now: number): ContainerView {
+  const attrs = containerAttrs(bucket.attrs);
+  const view = containerView(bucket.name, attrs, now);
+  if (bucket.deletedMs === null) return view;
+  const expiresMs = bucket.expiresMs ?? now;
+  return { ...view, deleted: { version: attrs.deletedVersion ?? '', deletedMs: bucket.deletedMs, remainingDays: remainingDays(expiresMs, now) } };
+}
+
+/** Azure's deleted-container version: 16 upper-case hex digits, unique per deletion. */
+function deletedContainerVersion(now: number, bucketId: number): string {
+  return (BigInt(now) * 1_000_000n + BigInt(bucketId % 1_000_000)).toString(16).toUpperCase().padStart(16, '0');
+}
+
+function splitMarker(marker: string): [string, number] {
+  const cut = marker.lastIndexOf('\n');
+  return cut < 0 ? [marker, 0] : [marker.slice(0, cut), Number(marker.slice(cut + 1)) || 0];
 }
 
 /** Markers are opaque to clients: base64url of the position. */

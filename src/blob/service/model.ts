@@ -55,6 +55,8 @@ export interface SignedIdentifier {
 
 export interface ContainerView {
   name: string;
+  /** Soft-deleted containers (List Containers with include=deleted). */
+  deleted?: { version: string; deletedMs: number; remainingDays: number };
   etag: string;
   lastModifiedMs: number;
   metadata: Metadata;
@@ -82,12 +84,27 @@ export interface BlobView {
   metadata: Metadata;
   lease: LeaseView;
   copy: CopyState | null;
+  versionId?: string;
+  /** True on the current version of a versioned blob; undefined otherwise. */
+  isCurrentVersion?: boolean;
+  snapshot?: string;
+  deleted?: { deletedMs: number; remainingDays: number };
+  /** Listing only: a name whose current version is deleted but that still has versions. */
+  hasVersionsOnly?: boolean;
 }
 
 export interface WriteResult {
   etag: string;
   lastModifiedMs: number;
   contentMd5?: string;
+  /** The id of the new current version, when versioning created one. */
+  versionId?: string;
+}
+
+/** Which object of a blob name an operation addresses. */
+export interface BlobSelector {
+  snapshot?: string;
+  versionId?: string;
 }
 
 export interface BodySource {
@@ -150,7 +167,15 @@ export interface ListBlobsRequest {
   delimiter?: string;
   marker?: string;
   maxResults: number;
-  includeMetadata: boolean;
+  include: ListInclude;
+}
+
+export interface ListInclude {
+  metadata?: boolean;
+  snapshots?: boolean;
+  versions?: boolean;
+  deleted?: boolean;
+  deletedWithVersions?: boolean;
 }
 
 export interface ListBlobsResult {
@@ -164,6 +189,7 @@ export interface ListContainersRequest {
   marker?: string;
   maxResults: number;
   includeMetadata: boolean;
+  includeDeleted?: boolean;
 }
 
 export interface ListContainersResult {
@@ -189,10 +215,16 @@ export interface LeaseResult {
 /** Source of a server-side copy, already resolved from its URL by the adapter. */
 export interface CopySource {
   ref: BlobRef;
+  /** A snapshot or version of the source (`?snapshot=` / `?versionid=` on its URL). */
+  selector?: BlobSelector;
   url: string;
   /** Inclusive byte range of the source (Put Block From URL). */
   range?: { start: number; end: number };
   conditions: Conditions;
+}
+
+export interface SnapshotResult extends WriteResult {
+  snapshot: string;
 }
 
 export interface CopyResult extends WriteResult {

@@ -1,14 +1,43 @@
 // How blob-service state is kept in the engine's generic records.
-//   container → bucket (scope = account), attrs = ContainerAttrs
-//   blob      → entry (sub = CURRENT_SUB, tag = TAG_CURRENT), attrs = BlobAttrs, content = block list
-// Snapshots and versions (next step) become further entries of the same name with their own
-// sub keys, sorting before CURRENT_SUB so a listing shows them oldest first, then the base blob.
+//
+//   container → bucket (scope = account), attrs = ContainerAttrs; a soft-deleted container keeps
+//               its bucket with deletedMs/expiresMs set
+//   blob name → entries keyed (name, sub), sorted by sub so a listing shows, per name,
+//
+//       S<time>   snapshots, oldest first                     tag SNAPSHOT
+//       V<id>     previous versions, oldest first             tag VERSION
+//       ~         the current blob (or a soft-deleted base)   tag CURRENT / DELETED_BASE
+//
+//   Version ids and snapshot times share one fixed-width ISO format, so string order is time order.
+//   A soft-deleted snapshot or version keeps its sub and tag and carries `deleted` (and expiresMs,
+//   which the purge job follows); a soft-deleted base blob changes tag to DELETED_BASE so the
+//   default listing (tag CURRENT, served by an index) never even reads it.
 import type { EntryRecord, Json, JsonObject } from '../../engine/meta/meta-store.js';
 import { leaseView } from './leases.js';
 import type { BlobHttpHeaders, BlobType, BlobView, ContainerView, CopyState, Lease, Metadata, PublicAccess, SignedIdentifier } from './model.js';
 
 export const CURRENT_SUB = '~';
+export const SNAPSHOT_PREFIX = 'S';
+export const VERSION_PREFIX = 'V';
+export const versionSub = (versionId: string): string => VERSION_PREFIX + versionId;
+export const snapshotSub = (snapshot: string): string => SNAPSHOT_PREFIX + snapshot;
+
 export const TAG_CURRENT = 0;
+export const TAG_VERSION = 1;
+export const TAG_SNAPSHOT = 2;
+export const TAG_DELETED_BASE = 3;
+
+export type EntryKind = 'current' | 'deleted-base' | 'version' | 'snapshot';
+
+export function entryKind(entry: EntryRecord): EntryKind {
+  if (entry.sub === CURRENT_SUB) return entry.tag === TAG_DELETED_BASE ? 'deleted-base' : 'current';
+  return entry.sub.startsWith(VERSION_PREFIX) ? 'version' : 'snapshot';
+}
+
+export interface SoftDeleted {
+  deletedMs: number;
+  expiresMs: number;
+}
 
 export interface ContainerAttrs {
   etag: string;
@@ -17,6 +46,8 @@ export interface ContainerAttrs {
   publicAccess: PublicAccess | null;
   lease: Lease;
   acl: SignedIdentifier[];
+  /** Set when soft-deleted: the deleted-container version Restore Container names. */
+  deletedVersion?: string;
 }
 
 export interface BlobAttrs {
@@ -28,6 +59,12 @@ export interface BlobAttrs {
   metadata: Metadata;
   lease: Lease;
   copy: CopyState | null;
+  /** The version id, when the blob was written with versioning on. */
+  versionId?: string;
+  /** Set on snapshot entries. */
+  snapshot?: string;
+  /** Set while soft-deleted. */
+  deleted?: SoftDeleted;
 }
 
 // The engine stores attrs as JSON; these casts are the one place the shapes are asserted.
@@ -49,6 +86,7 @@ export function containerView(name: string, attrs: ContainerAttrs, now: number):
 
 export function blobView(entry: EntryRecord, now: number): BlobView {
   const attrs = blobAttrs(entry.attrs);
+  const kind = entryKind(entry);
   return {
     name: entry.name,
     blobType: attrs.blobType,
@@ -58,7 +96,15 @@ export function blobView(entry: EntryRecord, now: number): BlobView {
     createdMs: attrs.createdMs,
     headers: attrs.headers,
     metadata: attrs.metadata,
-    lease: leaseView(attrs.lease, now),
+    lease: kind === 'current' ? leaseView(attrs.lease, now) : { status: 'unlocked', state: 'available' },
     copy: attrs.copy,
+    versionId: attrs.versionId,
+    isCurrentVersion: kind === 'current' && attrs.versionId !== undefined ? true : undefined,
+    snapshot: attrs.snapshot,
+    deleted: attrs.deleted ? { deletedMs: attrs.deleted.deletedMs, remainingDays: remainingDays(attrs.deleted.expiresMs, now) } : undefined,
   };
+}
+
+export function remainingDays(expiresMs: number, now: number): number {
+  return Math.max(0, Math.ceil((expiresMs - now) / 86_400_000));
 }

@@ -12,9 +12,11 @@ export async function listContainers(ctx: RequestContext): Promise<Reply> {
   const q = ctx.query.values;
   const maxResults = parseMaxResults(ctx);
   // `deleted` and `system` list nothing extra: Nimbus has no soft-deleted or system containers.
-  const includeMetadata = parseInclude(ctx, CONTAINER_INCLUDES).has('metadata');
+  const include = parseInclude(ctx, CONTAINER_INCLUDES);
+  const includeMetadata = include.has('metadata');
+  const includeDeleted = include.has('deleted');
   const result = await ctx.deps.api.listContainers(
-    ctx.target.account, { prefix: q.prefix, marker: q.marker, maxResults, includeMetadata }, ctx.nowMs,
+    ctx.target.account, { prefix: q.prefix, marker: q.marker, maxResults, includeMetadata, includeDeleted }, ctx.nowMs,
   );
   const echo = { prefix: q.prefix, marker: q.marker, maxResults: q.maxresults === undefined ? undefined : maxResults };
   return xmlReply(ctx, renderContainerList(serviceEndpointOf(ctx), echo, result, includeMetadata));

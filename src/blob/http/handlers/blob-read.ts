@@ -16,7 +16,7 @@ import type { GetBlobResult } from '../../service/model.js';
 import { wireFail } from '../../../azure-wire/errors.js';
 import { renderBlockList, setBlobHeaders, setMetadataHeaders, setVersionedHeaders, type BlockListType } from '../render.js';
 import { blobRef, header, leaseIdOf, parseConditions, parseRange, type Reply, type RequestContext } from '../request.js';
-import { xmlReply } from './common.js';
+import { selectorOf, xmlReply } from './common.js';
 
 const RANGE_MD5_MAX_BYTES = 4 * 1024 * 1024;
 
@@ -28,7 +28,7 @@ export async function getBlob(ctx: RequestContext): Promise<Reply> {
     if (range === undefined) wireFail('InvalidHeaderValue', { HeaderName: 'x-ms-range-get-content-md5', HeaderValue: 'true' });
     if (range.end !== undefined && range.end - range.start + 1 > RANGE_MD5_MAX_BYTES) wireFail('OutOfRangeInput');
   }
-  const options = { range, conditions: parseConditions(req), leaseId: leaseIdOf(req) };
+  const options = { range, conditions: parseConditions(req), leaseId: leaseIdOf(req), selector: selectorOf(ctx) };
   const result = await ctx.deps.api.getBlob(blobRef(ctx), options, ctx.nowMs);
   let opened = false;
   const open = (): NodeJS.ReadableStream => {
@@ -73,7 +73,8 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
 
 /** Get Blob Properties (HEAD, no comp). */
 export async function getBlobProperties(ctx: RequestContext): Promise<Reply> {
-  const blob = await ctx.deps.api.getBlobProperties(blobRef(ctx), { conditions: parseConditions(ctx.req), leaseId: leaseIdOf(ctx.req) }, ctx.nowMs);
+  const options = { conditions: parseConditions(ctx.req), leaseId: leaseIdOf(ctx.req), selector: selectorOf(ctx) };
+  const blob = await ctx.deps.api.getBlobProperties(blobRef(ctx), options, ctx.nowMs);
   setBlobHeaders(ctx.out, blob, 'properties');
   ctx.out['Content-Length'] = blob.sizeBytes;
   if (blob.headers.contentMd5 !== undefined) ctx.out['Content-MD5'] = blob.headers.contentMd5;
@@ -82,7 +83,8 @@ export async function getBlobProperties(ctx: RequestContext): Promise<Reply> {
 
 /** Get Blob Metadata (GET/HEAD comp=metadata). */
 export async function getBlobMetadata(ctx: RequestContext): Promise<Reply> {
-  const blob = await ctx.deps.api.getBlobProperties(blobRef(ctx), { conditions: parseConditions(ctx.req), leaseId: leaseIdOf(ctx.req) }, ctx.nowMs);
+  const options = { conditions: parseConditions(ctx.req), leaseId: leaseIdOf(ctx.req), selector: selectorOf(ctx) };
+  const blob = await ctx.deps.api.getBlobProperties(blobRef(ctx), options, ctx.nowMs);
   setVersionedHeaders(ctx.out, blob.etag, blob.lastModifiedMs);
   setMetadataHeaders(ctx.out, blob.metadata);
   return { status: 200 };
@@ -95,7 +97,7 @@ export async function getBlockList(ctx: RequestContext): Promise<Reply> {
   const type = typeText === undefined ? 'committed' : BLOCK_LIST_TYPES[typeText.toLowerCase()];
   if (type === undefined) wireFail('InvalidQueryParameterValue', { QueryParameterName: 'blocklisttype', QueryParameterValue: typeText ?? '' });
   const leaseId = leaseIdOf(ctx.req);
-  const view = await ctx.deps.api.getBlockList(blobRef(ctx), leaseId === undefined ? {} : { leaseId }, ctx.nowMs);
+  const view = await ctx.deps.api.getBlockList(blobRef(ctx), { leaseId, selector: selectorOf(ctx) }, ctx.nowMs);
   if (view.blob !== undefined) setVersionedHeaders(ctx.out, view.blob.etag, view.blob.lastModifiedMs);
   ctx.out['x-ms-blob-content-length'] = String(view.blob?.sizeBytes ?? 0);
   return xmlReply(ctx, renderBlockList(view, type));

@@ -9,7 +9,7 @@ import {
   refuseUnsupportedHeaders, requiredQuery, type Reply, type RequestContext,
 } from '../request.js';
 import { parseBlockList } from '../xml-input.js';
-import { leaseReply, parseLeaseAction, setWriteHeaders } from './common.js';
+import { leaseReply, parseLeaseAction, selectorOf, setWriteHeaders } from './common.js';
 
 export async function putBlob(ctx: RequestContext): Promise<Reply> {
   const req = ctx.req;
@@ -70,9 +70,31 @@ export async function setBlobMetadata(ctx: RequestContext): Promise<Reply> {
 
 export async function deleteBlob(ctx: RequestContext): Promise<Reply> {
   const deleteSnapshots = parseDeleteSnapshots(header(ctx.req, 'x-ms-delete-snapshots'));
-  const options = { conditions: parseConditions(ctx.req), leaseId: leaseIdOf(ctx.req), deleteSnapshots };
+  const deleteType = ctx.query.values.deletetype;
+  if (deleteType !== undefined && deleteType !== 'permanent') {
+    wireFail('InvalidQueryParameterValue', { QueryParameterName: 'deletetype', QueryParameterValue: deleteType });
+  }
+  const selector = selectorOf(ctx);
+  if (deleteType !== undefined && selector === undefined) wireFail('InvalidQueryParameterValue', { QueryParameterName: 'deletetype', QueryParameterValue: deleteType });
+  const options = { conditions: parseConditions(ctx.req), leaseId: leaseIdOf(ctx.req), deleteSnapshots, selector, permanent: deleteType === 'permanent' };
   await ctx.deps.api.deleteBlob(blobRef(ctx), options, ctx.nowMs);
   return { status: 202 };
+}
+
+export async function undeleteBlob(ctx: RequestContext): Promise<Reply> {
+  await ctx.deps.api.undeleteBlob(blobRef(ctx), ctx.nowMs);
+  return { status: 200 };
+}
+
+export async function snapshotBlob(ctx: RequestContext): Promise<Reply> {
+  const metadata = parseMetadata(ctx.req);
+  const options = { metadata: Object.keys(metadata).length > 0 ? metadata : undefined, conditions: parseConditions(ctx.req), leaseId: leaseIdOf(ctx.req) };
+  const result = await ctx.deps.api.snapshotBlob(blobRef(ctx), options, ctx.nowMs);
+  setVersionedHeaders(ctx.out, result.etag, result.lastModifiedMs);
+  ctx.out['x-ms-snapshot'] = result.snapshot;
+  if (result.versionId !== undefined) ctx.out['x-ms-version-id'] = result.versionId;
+  ctx.out['x-ms-request-server-encrypted'] = 'true';
+  return { status: 201 };
 }
 
 function parseDeleteSnapshots(text: string | undefined): 'include' | 'only' | undefined {

@@ -2,7 +2,7 @@
 // lease action header set (shared by Lease Container and Lease Blob, spec §16).
 
 import type { IncomingMessage } from 'node:http';
-import type { LeaseAction, LeaseResult, WriteResult } from '../../service/model.js';
+import type { BlobSelector, LeaseAction, LeaseResult, WriteResult } from '../../service/model.js';
 import { wireFail } from '../../../azure-wire/errors.js';
 import { setVersionedHeaders } from '../render.js';
 import { header, requiredHeader, type Reply, type RequestContext } from '../request.js';
@@ -18,7 +18,15 @@ export function xmlReply(ctx: RequestContext, body: string, status = 200): Reply
 export function setWriteHeaders(ctx: RequestContext, result: WriteResult): void {
   setVersionedHeaders(ctx.out, result.etag, result.lastModifiedMs);
   if (result.contentMd5 !== undefined) ctx.out['Content-MD5'] = result.contentMd5;
+  if (result.versionId !== undefined) ctx.out['x-ms-version-id'] = result.versionId;
   ctx.out['x-ms-request-server-encrypted'] = 'true';
+}
+
+/** `?snapshot=` / `?versionid=`: which snapshot or version a read or delete addresses. */
+export function selectorOf(ctx: RequestContext): BlobSelector | undefined {
+  const { snapshot, versionid } = ctx.query.values;
+  if (snapshot === undefined && versionid === undefined) return undefined;
+  return { snapshot, versionId: versionid };
 }
 
 /** `maxresults`: absent → 5000; ≤ 0 → 400; above 5000 → 5000 (spec §13). */

@@ -74,9 +74,9 @@ export async function leaseContainer(ctx: RequestContext): Promise<Reply> {
   return leaseReply(ctx, action, result);
 }
 
-// Listing options Nimbus accepts. Snapshots, versions, tags, soft-deleted blobs and immutability
-// do not exist in Nimbus yet, so including them correctly lists nothing extra. Uncommitted blobs do
-// exist (Put Block without a commit) and are not listed yet: that include is refused with 501.
+// Listing options Nimbus accepts. Tags and immutability do not exist in Nimbus yet, so including
+// them correctly lists nothing extra. Uncommitted blobs do exist (Put Block without a commit) and
+// are not listed yet: that include is refused with 501.
 const BLOB_INCLUDES: ReadonlySet<string> = new Set([
   'metadata', 'copy', 'snapshots', 'versions', 'tags', 'deleted', 'deletedwithversions',
   'immutabilitypolicy', 'legalhold', 'permissions', 'uncommittedblobs',
@@ -89,10 +89,25 @@ export async function listBlobs(ctx: RequestContext): Promise<Reply> {
   if (include.has('uncommittedblobs')) notImplemented('List Blobs with include=uncommittedblobs');
   const includeMetadata = include.has('metadata');
   const delimiter = q.delimiter === '' ? undefined : q.delimiter;
+  const includes = {
+    metadata: includeMetadata, snapshots: include.has('snapshots'), versions: include.has('versions'),
+    deleted: include.has('deleted'), deletedWithVersions: include.has('deletedwithversions'),
+  };
   const result = await ctx.deps.api.listBlobs(
-    containerRef(ctx), { prefix: q.prefix, delimiter, marker: q.marker, maxResults, includeMetadata }, ctx.nowMs,
+    containerRef(ctx), { prefix: q.prefix, delimiter, marker: q.marker, maxResults, include: includes }, ctx.nowMs,
   );
   const echo = { prefix: q.prefix, marker: q.marker, maxResults: q.maxresults === undefined ? undefined : maxResults, delimiter };
   const options = { includeMetadata, includeCopy: include.has('copy') };
   return xmlReply(ctx, renderBlobList(serviceEndpointOf(ctx), ctx.target.container, echo, result, options));
+}
+
+/** Restore Container: the URL names the container to (re)create; headers name the deleted one. */
+export async function restoreContainer(ctx: RequestContext): Promise<Reply> {
+  const name = header(ctx.req, 'x-ms-deleted-container-name');
+  const version = header(ctx.req, 'x-ms-deleted-container-version');
+  if (name === undefined) wireFail('MissingRequiredHeader', { HeaderName: 'x-ms-deleted-container-name' });
+  if (version === undefined) wireFail('MissingRequiredHeader', { HeaderName: 'x-ms-deleted-container-version' });
+  const result = await ctx.deps.api.restoreContainer(containerRef(ctx), { name, version }, ctx.nowMs);
+  setVersionedHeaders(ctx.out, result.etag, result.lastModifiedMs);
+  return { status: 201 };
 }
