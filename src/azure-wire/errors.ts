@@ -47,7 +47,8 @@ export type WireOnlyErrorCode =
   | 'BlobArchived' | 'BlobBeingRehydrated' | 'BlobNotArchived' | 'InvalidBlobTier'
   | 'PreviousSnapshotNotFound' | 'PreviousSnapshotOperationNotSupported' | 'PreviousSnapshotCannotBeNewer'
   | 'BlobOverwritten' | 'UnauthorizedBlobOverwrite' | 'OperationNotAllowedOnRootBlob' | 'FeatureVersionMismatch'
-  | 'NotImplemented' | 'InternalError' | 'OperationTimedOut' | 'ServerBusy';
+  | 'NotImplemented' | 'InternalError' | 'OperationTimedOut' | 'ServerBusy'
+  | 'CopySourceAccessDenied';
 
 export type WireErrorCode = BlobErrorCode | WireOnlyErrorCode;
 
@@ -137,6 +138,7 @@ export const AZURE_ERRORS = {
   // Copy. The source of a Nimbus copy is always local, so the only way to fail to verify it is that it
   // is missing: Azure then answers with the source's own status (404), spec §5 "or the source's status".
   CannotVerifyCopySource: { status: 404, message: 'Could not verify the copy source within the specified time.' },
+  CopySourceAccessDenied: { status: 403, code: 'CannotVerifyCopySource', message: 'This request is not authorized to read the copy source.' },
   PendingCopyOperation: { status: 409, message: 'There is currently a pending copy operation.' },
   NoPendingCopyOperation: { status: 409, message: 'There is currently no pending copy operation.' },
   CopyIdMismatch: { status: 409, message: 'The specified copy ID did not match the copy ID for the pending copy operation.' },

@@ -70,6 +70,8 @@ export interface RequestContext {
   readonly requestId: string;
   /** Response headers so far (common ones are filled in before the handler runs). */
   readonly out: OutgoingHttpHeaders;
+  /** How the request was authorized; set by auth.ts before the handler runs. */
+  readonly auth: { credential: 'shared-key' | 'sas' | 'bearer' | 'anonymous' };
 }
 
 /** What a handler answers; headers go into `ctx.out`. */
@@ -384,7 +386,7 @@ export function parseCopySource(req: IncomingMessage, accounts: AccountRegistry)
     : target.level === 'container'
       ? { account: target.account, container: '$root', blob: target.container }
       : wireFail('InvalidHeaderValue', { HeaderName: 'x-ms-copy-source', HeaderValue: url });
-  const source: CopySource = { ref, url, conditions: parseSourceConditions(req) };
+  const source: CopySource = { ref, url, conditions: parseSourceConditions(req), sourceQuery: [...parsed.searchParams.entries()] };
   if (snapshot !== undefined || versionId !== undefined) source.selector = { snapshot, versionId };
   const rangeText = header(req, 'x-ms-source-range');
   if (rangeText !== undefined) {

@@ -15,6 +15,7 @@
 // 'container' reads only on public access container.
 
 import type { AnonymousAccess } from './auth.js';
+import type { SasPermission } from '../../azure-wire/sas.js';
 import type { IncomingMessage } from 'node:http';
 import type { Level, Query, Reply, RequestContext } from './request.js';
 import { getAccountInfo, getServiceProperties, listContainers, setServiceProperties } from './handlers/account.js';
@@ -48,6 +49,15 @@ export type RoutingHeader =
   | 'x-ms-blob-content-length' | 'x-ms-sequence-number-action' | 'x-ms-previous-snapshot-url';
 export type RoutingQuery = 'snapshot' | 'versionid' | 'deletetype' | 'prevsnapshot';
 
+/**
+ * What a shared access signature must grant for the operation: the resource level (for account SAS
+ * the resource type s/c/o) and one permission letter, fixed or decided by the request.
+ */
+export interface SasRule {
+  resource: 'service' | 'container' | 'blob';
+  permission: SasPermission | ((ctx: RequestContext) => SasPermission);
+}
+
 /** Present (and, with `is`, equal ignoring case). */
 export type Guard = { header: RoutingHeader; is?: string } | { query: RoutingQuery };
 
@@ -64,71 +74,80 @@ export interface Route {
   anonymous?: AnonymousAccess;
   /** The operation may address a snapshot or version (`?snapshot=` / `?versionid=`); others refuse them. */
   selectable?: true;
+  /** Absent: no SAS can authorize the operation. */
+  sas?: SasRule;
 }
+
+const S = (permission: SasRule['permission']): SasRule => ({ resource: 'service', permission });
+const C = (permission: SasRule['permission']): SasRule => ({ resource: 'container', permission });
+const B = (permission: SasRule['permission']): SasRule => ({ resource: 'blob', permission });
+/** Delete Blob: `x` for a version, `y` for a permanent delete, `d` otherwise (spec §10.4). */
+const deletePermission = (ctx: RequestContext): SasPermission =>
+  ctx.query.values.deletetype === 'permanent' ? 'y' : ctx.query.values.versionid !== undefined ? 'x' : 'd';
 
 const COPY_SOURCE: Guard = { header: 'x-ms-copy-source' };
 
 export const ROUTES = [
   // ---- account: /{account}/
-  { level: 'account', method: 'GET', comp: 'list', operation: 'List Containers', handler: listContainers },
-  { level: 'account', method: 'GET', restype: 'service', comp: 'properties', operation: 'Get Blob Service Properties', handler: getServiceProperties },
-  { level: 'account', method: 'PUT', restype: 'service', comp: 'properties', operation: 'Set Blob Service Properties', handler: setServiceProperties },
+  { level: 'account', method: 'GET', comp: 'list', operation: 'List Containers', handler: listContainers, sas: S('l') },
+  { level: 'account', method: 'GET', restype: 'service', comp: 'properties', operation: 'Get Blob Service Properties', handler: getServiceProperties, sas: S('r') },
+  { level: 'account', method: 'PUT', restype: 'service', comp: 'properties', operation: 'Set Blob Service Properties', handler: setServiceProperties, sas: S('w') },
   { level: 'account', method: 'GET', restype: 'service', comp: 'stats', operation: 'Get Blob Service Stats' },
   { level: 'account', method: 'POST', restype: 'service', comp: 'userdelegationkey', operation: 'Get User Delegation Key' },
-  { level: 'account', method: 'GET', restype: 'account', comp: 'properties', operation: 'Get Account Information', handler: getAccountInfo },
-  { level: 'account', method: 'HEAD', restype: 'account', comp: 'properties', operation: 'Get Account Information', handler: getAccountInfo },
+  { level: 'account', method: 'GET', restype: 'account', comp: 'properties', operation: 'Get Account Information', handler: getAccountInfo, sas: S('r') },
+  { level: 'account', method: 'HEAD', restype: 'account', comp: 'properties', operation: 'Get Account Information', handler: getAccountInfo, sas: S('r') },
   { level: 'account', method: 'GET', comp: 'blobs', operation: 'Find Blobs by Tags' },
   { level: 'account', method: 'POST', comp: 'batch', operation: 'Blob Batch' },
 
   // ---- container: /{account}/{container}?restype=container
-  { level: 'container', method: 'PUT', restype: 'container', operation: 'Create Container', handler: createContainer },
-  { level: 'container', method: 'GET', restype: 'container', operation: 'Get Container Properties', handler: getContainerProperties, anonymous: 'container' },
-  { level: 'container', method: 'HEAD', restype: 'container', operation: 'Get Container Properties', handler: getContainerProperties, anonymous: 'container' },
-  { level: 'container', method: 'DELETE', restype: 'container', operation: 'Delete Container', handler: deleteContainer },
-  { level: 'container', method: 'PUT', restype: 'container', comp: 'metadata', operation: 'Set Container Metadata', handler: setContainerMetadata },
-  { level: 'container', method: 'GET', restype: 'container', comp: 'metadata', operation: 'Get Container Metadata', handler: getContainerProperties, anonymous: 'container' },
-  { level: 'container', method: 'HEAD', restype: 'container', comp: 'metadata', operation: 'Get Container Metadata', handler: getContainerProperties, anonymous: 'container' },
-  { level: 'container', method: 'GET', restype: 'container', comp: 'acl', operation: 'Get Container ACL', handler: getContainerAcl },
-  { level: 'container', method: 'HEAD', restype: 'container', comp: 'acl', operation: 'Get Container ACL', handler: getContainerAcl },
-  { level: 'container', method: 'PUT', restype: 'container', comp: 'acl', operation: 'Set Container ACL', handler: setContainerAcl },
-  { level: 'container', method: 'PUT', restype: 'container', comp: 'lease', operation: 'Lease Container', handler: leaseContainer },
-  { level: 'container', method: 'GET', restype: 'container', comp: 'list', operation: 'List Blobs', handler: listBlobs, anonymous: 'container' },
-  { level: 'container', method: 'PUT', restype: 'container', comp: 'undelete', operation: 'Restore Container', handler: restoreContainer },
+  { level: 'container', method: 'PUT', restype: 'container', operation: 'Create Container', handler: createContainer, sas: C('c') },
+  { level: 'container', method: 'GET', restype: 'container', operation: 'Get Container Properties', handler: getContainerProperties, anonymous: 'container', sas: C('r') },
+  { level: 'container', method: 'HEAD', restype: 'container', operation: 'Get Container Properties', handler: getContainerProperties, anonymous: 'container', sas: C('r') },
+  { level: 'container', method: 'DELETE', restype: 'container', operation: 'Delete Container', handler: deleteContainer, sas: C('d') },
+  { level: 'container', method: 'PUT', restype: 'container', comp: 'metadata', operation: 'Set Container Metadata', handler: setContainerMetadata, sas: C('w') },
+  { level: 'container', method: 'GET', restype: 'container', comp: 'metadata', operation: 'Get Container Metadata', handler: getContainerProperties, anonymous: 'container', sas: C('r') },
+  { level: 'container', method: 'HEAD', restype: 'container', comp: 'metadata', operation: 'Get Container Metadata', handler: getContainerProperties, anonymous: 'container', sas: C('r') },
+  { level: 'container', method: 'GET', restype: 'container', comp: 'acl', operation: 'Get Container ACL', handler: getContainerAcl, sas: C('r') },
+  { level: 'container', method: 'HEAD', restype: 'container', comp: 'acl', operation: 'Get Container ACL', handler: getContainerAcl, sas: C('r') },
+  { level: 'container', method: 'PUT', restype: 'container', comp: 'acl', operation: 'Set Container ACL', handler: setContainerAcl, sas: C('w') },
+  { level: 'container', method: 'PUT', restype: 'container', comp: 'lease', operation: 'Lease Container', handler: leaseContainer, sas: C('w') },
+  { level: 'container', method: 'GET', restype: 'container', comp: 'list', operation: 'List Blobs', handler: listBlobs, anonymous: 'container', sas: C('l') },
+  { level: 'container', method: 'PUT', restype: 'container', comp: 'undelete', operation: 'Restore Container', handler: restoreContainer, sas: C('w') },
   { level: 'container', method: 'PUT', restype: 'container', comp: 'rename', operation: 'Rename Container' },
   { level: 'container', method: 'GET', restype: 'container', comp: 'blobs', operation: 'Find Blobs by Tags in Container' },
   { level: 'container', method: 'POST', restype: 'container', comp: 'batch', operation: 'Blob Batch' },
-  { level: 'container', method: 'GET', restype: 'account', comp: 'properties', operation: 'Get Account Information', handler: getAccountInfo },
-  { level: 'container', method: 'HEAD', restype: 'account', comp: 'properties', operation: 'Get Account Information', handler: getAccountInfo },
+  { level: 'container', method: 'GET', restype: 'account', comp: 'properties', operation: 'Get Account Information', handler: getAccountInfo, sas: S('r') },
+  { level: 'container', method: 'HEAD', restype: 'account', comp: 'properties', operation: 'Get Account Information', handler: getAccountInfo, sas: S('r') },
 
   // ---- blob: /{account}/{container}/{blob}
-  { level: 'blob', method: 'PUT', when: [COPY_SOURCE, { header: 'x-ms-blob-type', is: 'BlockBlob' }], operation: 'Put Blob From URL', handler: putBlobFromUrl },
-  { level: 'blob', method: 'PUT', when: [COPY_SOURCE, { header: 'x-ms-requires-sync', is: 'true' }], operation: 'Copy Blob From URL', handler: copyBlobFromUrl },
-  { level: 'blob', method: 'PUT', when: [COPY_SOURCE], operation: 'Copy Blob', handler: copyBlob },
-  { level: 'blob', method: 'PUT', when: [{ header: 'x-ms-blob-type', is: 'BlockBlob' }], operation: 'Put Blob', handler: putBlob },
+  { level: 'blob', method: 'PUT', when: [COPY_SOURCE, { header: 'x-ms-blob-type', is: 'BlockBlob' }], operation: 'Put Blob From URL', handler: putBlobFromUrl, sas: B('w') },
+  { level: 'blob', method: 'PUT', when: [COPY_SOURCE, { header: 'x-ms-requires-sync', is: 'true' }], operation: 'Copy Blob From URL', handler: copyBlobFromUrl, sas: B('w') },
+  { level: 'blob', method: 'PUT', when: [COPY_SOURCE], operation: 'Copy Blob', handler: copyBlob, sas: B('w') },
+  { level: 'blob', method: 'PUT', when: [{ header: 'x-ms-blob-type', is: 'BlockBlob' }], operation: 'Put Blob', handler: putBlob, sas: B('w') },
   { level: 'blob', method: 'PUT', when: [{ header: 'x-ms-blob-type', is: 'PageBlob' }], operation: 'Put Blob (page blob)' },
   { level: 'blob', method: 'PUT', when: [{ header: 'x-ms-blob-type', is: 'AppendBlob' }], operation: 'Put Blob (append blob)' },
-  { level: 'blob', method: 'PUT', operation: 'Put Blob', handler: putBlobWithoutType },
+  { level: 'blob', method: 'PUT', operation: 'Put Blob', handler: putBlobWithoutType, sas: B('w') },
 
-  { level: 'blob', method: 'GET', operation: 'Get Blob', handler: getBlob, anonymous: 'blob', selectable: true },
-  { level: 'blob', method: 'HEAD', operation: 'Get Blob Properties', handler: getBlobProperties, anonymous: 'blob', selectable: true },
-  { level: 'blob', method: 'DELETE', operation: 'Delete Blob', handler: deleteBlob, selectable: true },
+  { level: 'blob', method: 'GET', operation: 'Get Blob', handler: getBlob, anonymous: 'blob', selectable: true, sas: B('r') },
+  { level: 'blob', method: 'HEAD', operation: 'Get Blob Properties', handler: getBlobProperties, anonymous: 'blob', selectable: true, sas: B('r') },
+  { level: 'blob', method: 'DELETE', operation: 'Delete Blob', handler: deleteBlob, selectable: true, sas: B(deletePermission) },
 
-  { level: 'blob', method: 'GET', comp: 'metadata', operation: 'Get Blob Metadata', handler: getBlobMetadata, anonymous: 'blob', selectable: true },
-  { level: 'blob', method: 'HEAD', comp: 'metadata', operation: 'Get Blob Metadata', handler: getBlobMetadata, anonymous: 'blob', selectable: true },
-  { level: 'blob', method: 'PUT', comp: 'metadata', operation: 'Set Blob Metadata', handler: setBlobMetadata },
+  { level: 'blob', method: 'GET', comp: 'metadata', operation: 'Get Blob Metadata', handler: getBlobMetadata, anonymous: 'blob', selectable: true, sas: B('r') },
+  { level: 'blob', method: 'HEAD', comp: 'metadata', operation: 'Get Blob Metadata', handler: getBlobMetadata, anonymous: 'blob', selectable: true, sas: B('r') },
+  { level: 'blob', method: 'PUT', comp: 'metadata', operation: 'Set Blob Metadata', handler: setBlobMetadata, sas: B('w') },
   { level: 'blob', method: 'PUT', comp: 'properties', when: [{ header: 'x-ms-blob-content-length' }], operation: 'Resize Page Blob' },
   { level: 'blob', method: 'PUT', comp: 'properties', when: [{ header: 'x-ms-sequence-number-action' }], operation: 'Update Sequence Number' },
-  { level: 'blob', method: 'PUT', comp: 'properties', operation: 'Set Blob Properties', handler: setBlobProperties },
-  { level: 'blob', method: 'PUT', comp: 'lease', operation: 'Lease Blob', handler: leaseBlob },
-  { level: 'blob', method: 'PUT', comp: 'copy', operation: 'Abort Copy Blob', handler: abortCopy },
-  { level: 'blob', method: 'PUT', comp: 'undelete', operation: 'Undelete Blob', handler: undeleteBlob },
-  { level: 'blob', method: 'PUT', comp: 'snapshot', operation: 'Snapshot Blob', handler: snapshotBlob },
+  { level: 'blob', method: 'PUT', comp: 'properties', operation: 'Set Blob Properties', handler: setBlobProperties, sas: B('w') },
+  { level: 'blob', method: 'PUT', comp: 'lease', operation: 'Lease Blob', handler: leaseBlob, sas: B('w') },
+  { level: 'blob', method: 'PUT', comp: 'copy', operation: 'Abort Copy Blob', handler: abortCopy, sas: B('w') },
+  { level: 'blob', method: 'PUT', comp: 'undelete', operation: 'Undelete Blob', handler: undeleteBlob, sas: B('w') },
+  { level: 'blob', method: 'PUT', comp: 'snapshot', operation: 'Snapshot Blob', handler: snapshotBlob, sas: B('c') },
   { level: 'blob', method: 'PUT', comp: 'tier', operation: 'Set Blob Tier', selectable: true },
 
-  { level: 'blob', method: 'PUT', comp: 'block', when: [COPY_SOURCE], operation: 'Put Block From URL', handler: putBlockFromUrl },
-  { level: 'blob', method: 'PUT', comp: 'block', operation: 'Put Block', handler: putBlock },
-  { level: 'blob', method: 'PUT', comp: 'blocklist', operation: 'Put Block List', handler: putBlockList },
-  { level: 'blob', method: 'GET', comp: 'blocklist', operation: 'Get Block List', handler: getBlockList, anonymous: 'blob', selectable: true },
+  { level: 'blob', method: 'PUT', comp: 'block', when: [COPY_SOURCE], operation: 'Put Block From URL', handler: putBlockFromUrl, sas: B('w') },
+  { level: 'blob', method: 'PUT', comp: 'block', operation: 'Put Block', handler: putBlock, sas: B('w') },
+  { level: 'blob', method: 'PUT', comp: 'blocklist', operation: 'Put Block List', handler: putBlockList, sas: B('w') },
+  { level: 'blob', method: 'GET', comp: 'blocklist', operation: 'Get Block List', handler: getBlockList, anonymous: 'blob', selectable: true, sas: B('r') },
 
   { level: 'blob', method: 'PUT', comp: 'page', when: [COPY_SOURCE], operation: 'Put Page From URL' },
   { level: 'blob', method: 'PUT', comp: 'page', when: [{ header: 'x-ms-page-write', is: 'clear' }], operation: 'Clear Pages' },

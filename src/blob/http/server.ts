@@ -87,7 +87,7 @@ async function handle(shared: Shared, req: IncomingMessage, res: ServerResponse)
     const ctx = buildContext(shared, req, method, nowMs, requestId, out);
     const route = routeOf(shared, ctx);
     operation = route.operation;
-    await authorize(ctx, route.anonymous);
+    await authorize(ctx, route);
     if (route.handler === undefined) notImplemented(route.operation);
     const reply = await route.handler(ctx);
     status = reply.status;
@@ -107,7 +107,7 @@ function buildContext(shared: Shared, req: IncomingMessage, method: string, nowM
   if (parsed.account === '') wireFail('InvalidUri');
   if (!shared.deps.accounts.exists(parsed.account)) wireFail('ResourceNotFound');
   const target = rootContainerFallback(parsed, query.values.restype);
-  return { deps: shared.deps, req, method, rawPath, query, target, nowMs, requestId, out };
+  return { deps: shared.deps, req, method, rawPath, query, target, nowMs, requestId, out, auth: { credential: 'anonymous' } };
 }
 
 /**

@@ -217,6 +217,8 @@ export interface CopySource {
   ref: BlobRef;
   /** A snapshot or version of the source (`?snapshot=` / `?versionid=` on its URL). */
   selector?: BlobSelector;
+  /** The source URL's query parameters (its SAS, if any), for the adapter's authorization. */
+  sourceQuery?: ReadonlyArray<readonly [string, string]>;
   url: string;
   /** Inclusive byte range of the source (Put Block From URL). */
   range?: { start: number; end: number };

@@ -9,12 +9,14 @@ import {
   refuseUnsupportedHeaders, requiredHeader, requiredQuery, type Reply, type RequestContext,
 } from '../request.js';
 import { setWriteHeaders } from './common.js';
+import { authorizeCopySource } from '../auth.js';
 
 /** Copy Blob and, with `sync`, Copy Blob From URL: both answer 202. */
 async function copy(ctx: RequestContext, sync: boolean): Promise<Reply> {
   const req = ctx.req;
   refuseUnsupportedHeaders(req);
   const source = parseCopySource(req, ctx.deps.accounts);
+  await authorizeCopySource(ctx, source);
   const metadata = parseMetadata(req);
   const options = {
     // Copy keeps the source's metadata unless the request brings its own (§10).
@@ -27,6 +29,7 @@ async function copy(ctx: RequestContext, sync: boolean): Promise<Reply> {
   setVersionedHeaders(ctx.out, result.etag, result.lastModifiedMs);
   ctx.out['x-ms-copy-id'] = result.copyId;
   ctx.out['x-ms-copy-status'] = result.copyStatus;
+  if (result.versionId !== undefined) ctx.out['x-ms-version-id'] = result.versionId;
   if (sync && result.contentMd5 !== undefined) ctx.out['Content-MD5'] = result.contentMd5;
   return { status: 202 };
 }
@@ -43,6 +46,7 @@ export async function putBlobFromUrl(ctx: RequestContext): Promise<Reply> {
   const req = ctx.req;
   refuseUnsupportedHeaders(req);
   const source = parseCopySource(req, ctx.deps.accounts);
+  await authorizeCopySource(ctx, source);
   const copySourceProperties = header(req, 'x-ms-copy-source-blob-properties')?.toLowerCase() !== 'false';
   const options = {
     headers: hasBlobHttpHeaders(req) ? parseBlobHttpHeaders(req, false) : undefined,
@@ -58,6 +62,7 @@ export async function putBlobFromUrl(ctx: RequestContext): Promise<Reply> {
 export async function putBlockFromUrl(ctx: RequestContext): Promise<Reply> {
   const blockId = requiredQuery(ctx, 'blockid');
   const source = parseCopySource(ctx.req, ctx.deps.accounts);
+  await authorizeCopySource(ctx, source);
   const leaseId = leaseIdOf(ctx.req);
   const result = await ctx.deps.api.putBlockFromUrl(blobRef(ctx), blockId, source, leaseId === undefined ? {} : { leaseId }, ctx.nowMs);
   ctx.out['Content-MD5'] = result.contentMd5;
