@@ -93,6 +93,67 @@ export interface ExtentUsage {
   liveBytes: number;
 }
 
+// ---- pages: storage primitives of the page-range engine (src/engine/pages/) ----
+// The range algorithms live in engine/pages; a backend only stores and seeks these rows.
+//   lineage  one page object's history: head_seq counts its mutations; live = false once the
+//            object is dropped while frozen views of it remain
+//   view     a frozen point (lineage, seq) with the size at that point
+//   range    [start, end) of a lineage holds bytes from blockOffset of blockId; visible to every
+//            seq in [born, died) (died = PAGE_SEQ_LIVE while current); each row is a block ref
+//   change   what mutation `seq` touched, kept while some view may diff across it
+
+/** `died` of a current page range: above every seq, exact in SQLite int64 and in a JS number. */
+export const PAGE_SEQ_LIVE = Number.MAX_SAFE_INTEGER;
+/**
+ * No page range row is longer than this. Backends rely on it to seek: a row overlapping offset x
+ * starts after x - PAGE_RANGE_BYTES_MAX. Persisted data depends on it; never raise it.
+ */
+export const PAGE_RANGE_BYTES_MAX = 4 * 1024 * 1024;
+
+export interface PageLineageRecord {
+  lineageId: number;
+  headSeq: number;
+  sizeBytes: number;
+  live: boolean;
+}
+
+export interface PageViewRecord {
+  viewId: number;
+  lineageId: number;
+  seq: number;
+  sizeBytes: number;
+}
+
+export interface PageRangeRow {
+  rowId: number;
+  start: number;
+  end: number;
+  born: number;
+  died: number;
+  blockId: number;
+  blockOffset: number;
+}
+
+export type NewPageRange = Omit<PageRangeRow, 'rowId' | 'died'>;
+
+export interface PageChangeRecord {
+  seq: number;
+  cleared: boolean;
+  start: number;
+  end: number;
+}
+
+/** Which rows a range query sees: the current map, or the map as of a seq. */
+export type PageAt = { kind: 'current' } | { kind: 'seq'; seq: number };
+
+/** Dead rows with born in (bornAfter, bornUpto] and died in (diedAfter, diedUpto]. */
+export interface PageRangeWindow {
+  bornAfter: number;
+  bornUpto: number;
+  diedAfter: number;
+  diedUpto: number;
+}
+
 export interface MetaReader {
   getSetting(scope: string, key: string): Promise<Json | undefined>;
   getBucket(scope: string, name: string): Promise<BucketRecord | undefined>;
@@ -116,6 +177,20 @@ export interface MetaReader {
   /** Live bytes per extent, for garbage collection. */
   extentUsage(): Promise<ExtentUsage[]>;
   chunksInExtent(extentId: number): Promise<Array<{ blockId: number; index: number; ref: ChunkRef }>>;
+
+  // ---- pages ----
+  getPageLineage(lineageId: number): Promise<PageLineageRecord | undefined>;
+  getPageView(viewId: number): Promise<PageViewRecord | undefined>;
+  /** Lowest and highest seq of the lineage's views; undefined when it has none. */
+  pageViewSeqRange(lineageId: number): Promise<{ min: number; max: number } | undefined>;
+  /** The closest view seqs at or below / at or above seq (null when none). */
+  pageViewNeighbours(lineageId: number, seq: number): Promise<{ below: number | null; above: number | null }>;
+  /** Rows visible at `at` that overlap [start, end), ordered by start (they never overlap each other). */
+  pageRangesAt(lineageId: number, at: PageAt, start: number, end: number): Promise<PageRangeRow[]>;
+  /** Changes with seq in (afterSeq, uptoSeq], ordered by seq. */
+  pageChanges(lineageId: number, afterSeq: number, uptoSeq: number): Promise<PageChangeRecord[]>;
+  /** A block's bytes as pieces in order, inline pieces included. */
+  getBlockPieces(blockId: number): Promise<Piece[]>;
 }
 
 export interface MetaWriter extends MetaReader {
@@ -135,6 +210,25 @@ export interface MetaWriter extends MetaReader {
   clearStaged(bucketId: number, name: string): Promise<void>;
   /** Point chunk refs at a new location (compaction). Returns how many refs moved. */
   relocateChunk(blockId: number, index: number, from: ChunkRef, to: ChunkRef): Promise<boolean>;
+
+  // ---- pages ----
+  insertPageLineage(sizeBytes: number): Promise<number>;
+  updatePageLineage(lineageId: number, change: { headSeq?: number; sizeBytes?: number; live?: boolean }): Promise<void>;
+  /** Drops the lineage with its views, range rows (releasing their block refs) and changes. */
+  deletePageLineage(lineageId: number): Promise<void>;
+  insertPageView(lineageId: number, seq: number, sizeBytes: number): Promise<number>;
+  deletePageView(viewId: number): Promise<void>;
+  insertPageRanges(lineageId: number, rows: readonly NewPageRange[]): Promise<void>;
+  /** Ends current rows at diedSeq: they stay visible to views older than it. */
+  endPageRanges(rowIds: readonly number[], diedSeq: number): Promise<void>;
+  deletePageRanges(rowIds: readonly number[]): Promise<void>;
+  /** Deletes the dead rows of a window (rows no remaining view can see). Returns how many. */
+  collectPageRanges(lineageId: number, window: PageRangeWindow): Promise<number>;
+  /** Copies the rows visible at `at` of one lineage into another as current rows born at seq 0. */
+  copyPageRanges(sourceLineageId: number, at: PageAt, targetLineageId: number): Promise<number>;
+  appendPageChange(lineageId: number, change: PageChangeRecord): Promise<void>;
+  /** Deletes changes with seq in (afterSeq, uptoSeq]. */
+  trimPageChanges(lineageId: number, afterSeq: number, uptoSeq: number): Promise<void>;
 }
 
 export interface MetaStore {

@@ -3,19 +3,25 @@
 // Durability: commits use synchronous=NORMAL, so a commit is a write() into the WAL (it survives
 // kill -9 at once); write() then waits on a group-committed fdatasync of the WAL file before it
 // resolves, so an acknowledged change also survives power loss while concurrent writers share
-// one fsync. Writes are serialized by a promise chain; reads go through a second, read-only
-// connection that sees only committed state.
+// one fsync. Concurrent writes are batched into one transaction (a savepoint each, see #drain);
+// reads go through a second, read-only connection that sees only committed state.
 import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import { openSync, closeSync, fdatasync } from 'node:fs';
 import { promisify } from 'node:util';
 import { GroupSync } from '../group-sync.js';
+import { soon } from '../../platform/clock.js';
 import { SCHEMA_SQL, SCHEMA_VERSION, SWEEP_SQL } from './sqlite-schema.js';
 import type {
   BucketQuery, BucketRecord, ContentPart, EntryQuery, EntryRecord, ExtentUsage, Json, JsonObject,
   MetaReader, MetaStore, MetaWriter, NameQuery, StagedPart,
 } from './meta-store.js';
 import { isInline, type ChunkRef, type Piece } from '../blocks/block-store.js';
+// pages
+import {
+  PAGE_RANGE_BYTES_MAX, PAGE_SEQ_LIVE, type NewPageRange, type PageAt, type PageChangeRecord, type PageLineageRecord,
+  type PageRangeRow, type PageRangeWindow, type PageViewRecord,
+} from './meta-store.js';
 
 const fdatasyncAsync = promisify(fdatasync);
 
@@ -84,7 +90,8 @@ export class SqliteMetaStore implements MetaStore {
       this.#pending.push({ fn, resolve: resolve as (value: unknown) => void, reject });
       if (this.#drained) {
         this.#drained = false;
-        this.#draining = this.#drain();
+        // Start after this turn's I/O callbacks, so every request whose body just arrived joins.
+        this.#draining = new Promise<void>((resolve) => soon(() => resolve(this.#drain())));
       }
     });
   }
@@ -97,7 +104,6 @@ export class SqliteMetaStore implements MetaStore {
    * never waits on I/O while it holds the write lock.
    */
   async #drain(): Promise<void> {
-    await Promise.resolve();
     while (this.#pending.length > 0) {
       const batch = this.#pending.splice(0, BATCH_WRITES_MAX);
       const outcomes = await this.#runBatch(batch);
@@ -358,6 +364,144 @@ class SqliteTx implements MetaWriter {
     ).run(to.extentId, to.offset, blockId, index, from.extentId, from.offset, from.length);
     return info.changes > 0;
   }
+
+  // ---- pages: storage primitives for engine/pages (see sqlite-schema.ts for the tables) ----
+
+  async getPageLineage(lineageId: number): Promise<PageLineageRecord | undefined> {
+    const row = this.#stmt('SELECT * FROM page_lineages WHERE lineage_id = ?').get(lineageId) as Row | undefined;
+    return row ? {
+      lineageId, headSeq: row.head_seq as number, sizeBytes: row.size_bytes as number, live: row.live === 1,
+    } : undefined;
+  }
+
+  async getPageView(viewId: number): Promise<PageViewRecord | undefined> {
+    const row = this.#stmt('SELECT * FROM page_views WHERE view_id = ?').get(viewId) as Row | undefined;
+    return row ? {
+      viewId, lineageId: row.lineage_id as number, seq: row.seq as number, sizeBytes: row.size_bytes as number,
+    } : undefined;
+  }
+
+  async pageViewSeqRange(lineageId: number): Promise<{ min: number; max: number } | undefined> {
+    // Two subqueries: SQLite answers a lone MIN or MAX with one index seek, but scans for both at once.
+    const row = this.#stmt(`SELECT (SELECT MIN(seq) FROM page_views WHERE lineage_id = @id) AS min,
+      (SELECT MAX(seq) FROM page_views WHERE lineage_id = @id) AS max`).get({ id: lineageId }) as Row;
+    return row.min === null ? undefined : { min: row.min as number, max: row.max as number };
+  }
+
+  async pageViewNeighbours(lineageId: number, seq: number): Promise<{ below: number | null; above: number | null }> {
+    const below = this.#stmt('SELECT MAX(seq) AS seq FROM page_views WHERE lineage_id = ? AND seq <= ?').get(lineageId, seq) as Row;
+    const above = this.#stmt('SELECT MIN(seq) AS seq FROM page_views WHERE lineage_id = ? AND seq >= ?').get(lineageId, seq) as Row;
+    return { below: (below.seq as number | null) ?? null, above: (above.seq as number | null) ?? null };
+  }
+
+  /**
+   * Two seeks: the last visible row starting at or before `start` (it may cover `start`; rows
+   * are at most PAGE_RANGE_BYTES_MAX long, which bounds the backward scan), then the visible rows
+   * starting inside (start, end). Current rows come from the (lineage, died, start) index and
+   * cost exactly what they return; a view's rows come from (lineage, start, born, died, end) and
+   * also step over the other versions kept in that range.
+   */
+  async pageRangesAt(lineageId: number, at: PageAt, start: number, end: number): Promise<PageRangeRow[]> {
+    const visible = at.kind === 'current'
+      ? 'INDEXED BY page_ranges_live WHERE lineage_id = @lineage AND died = @live'
+      : 'INDEXED BY page_ranges_at WHERE lineage_id = @lineage AND born <= @seq AND died > @seq';
+    const params = {
+      lineage: lineageId, live: PAGE_SEQ_LIVE, seq: at.kind === 'seq' ? at.seq : 0,
+      start, end, lookback: start - PAGE_RANGE_BYTES_MAX,
+    };
+    const head = this.#stmt(`SELECT * FROM page_ranges ${visible} AND start <= @start AND start > @lookback
+      ORDER BY start DESC LIMIT 1`).get(params) as Row | undefined;
+    const rest = this.#stmt(`SELECT * FROM page_ranges ${visible} AND start > @start AND start < @end
+      ORDER BY start`).all(params) as Row[];
+    const rows = head !== undefined && (head.end as number) > start ? [head, ...rest] : rest;
+    return rows.map(toPageRange);
+  }
+
+  async pageChanges(lineageId: number, afterSeq: number, uptoSeq: number): Promise<PageChangeRecord[]> {
+    const rows = this.#stmt('SELECT * FROM page_changes WHERE lineage_id = ? AND seq > ? AND seq <= ? ORDER BY seq')
+      .all(lineageId, afterSeq, uptoSeq) as Row[];
+    return rows.map((r) => ({ seq: r.seq as number, cleared: r.cleared === 1, start: r.start as number, end: r.end as number }));
+  }
+
+  async getBlockPieces(blockId: number): Promise<Piece[]> {
+    const rows = this.#stmt('SELECT extent_id, offset, length, data FROM chunks WHERE block_id = ? ORDER BY idx').all(blockId) as Row[];
+    return rows.map(toPiece);
+  }
+
+  async insertPageLineage(sizeBytes: number): Promise<number> {
+    const info = this.#stmt('INSERT INTO page_lineages (head_seq, size_bytes, live) VALUES (0, ?, 1)').run(sizeBytes);
+    return Number(info.lastInsertRowid);
+  }
+
+  async updatePageLineage(lineageId: number, change: { headSeq?: number; sizeBytes?: number; live?: boolean }): Promise<void> {
+    this.#stmt(`UPDATE page_lineages SET head_seq = COALESCE(@headSeq, head_seq), size_bytes = COALESCE(@sizeBytes, size_bytes),
+      live = COALESCE(@live, live) WHERE lineage_id = @lineageId`).run({
+      lineageId, headSeq: change.headSeq ?? null, sizeBytes: change.sizeBytes ?? null,
+      live: change.live === undefined ? null : Number(change.live),
+    });
+  }
+
+  async deletePageLineage(lineageId: number): Promise<void> {
+    this.#stmt('DELETE FROM page_ranges WHERE lineage_id = ?').run(lineageId);
+    this.#stmt('DELETE FROM page_changes WHERE lineage_id = ?').run(lineageId);
+    this.#stmt('DELETE FROM page_views WHERE lineage_id = ?').run(lineageId);
+    this.#stmt('DELETE FROM page_lineages WHERE lineage_id = ?').run(lineageId);
+  }
+
+  async insertPageView(lineageId: number, seq: number, sizeBytes: number): Promise<number> {
+    const info = this.#stmt('INSERT INTO page_views (lineage_id, seq, size_bytes) VALUES (?, ?, ?)').run(lineageId, seq, sizeBytes);
+    return Number(info.lastInsertRowid);
+  }
+
+  async deletePageView(viewId: number): Promise<void> {
+    this.#stmt('DELETE FROM page_views WHERE view_id = ?').run(viewId);
+  }
+
+  async insertPageRanges(lineageId: number, rows: readonly NewPageRange[]): Promise<void> {
+    const insert = this.#stmt(`INSERT INTO page_ranges (lineage_id, start, end, born, died, block_id, block_offset)
+      VALUES (?, ?, ?, ?, ?, ?, ?)`);
+    for (const r of rows) insert.run(lineageId, r.start, r.end, r.born, PAGE_SEQ_LIVE, r.blockId, r.blockOffset);
+  }
+
+  async endPageRanges(rowIds: readonly number[], diedSeq: number): Promise<void> {
+    const update = this.#stmt('UPDATE page_ranges SET died = ? WHERE row_id = ?');
+    for (const rowId of rowIds) update.run(diedSeq, rowId);
+  }
+
+  async deletePageRanges(rowIds: readonly number[]): Promise<void> {
+    const remove = this.#stmt('DELETE FROM page_ranges WHERE row_id = ?');
+    for (const rowId of rowIds) remove.run(rowId);
+  }
+
+  async collectPageRanges(lineageId: number, window: PageRangeWindow): Promise<number> {
+    return this.#stmt(`DELETE FROM page_ranges WHERE lineage_id = @lineageId AND died > @diedAfter AND died <= @diedUpto
+      AND died < @live AND born > @bornAfter AND born <= @bornUpto`).run({ lineageId, live: PAGE_SEQ_LIVE, ...window }).changes;
+  }
+
+  async copyPageRanges(sourceLineageId: number, at: PageAt, targetLineageId: number): Promise<number> {
+    const visible = at.kind === 'current' ? 'died = @live' : 'born <= @seq AND died > @seq';
+    return this.#stmt(`INSERT INTO page_ranges (lineage_id, start, end, born, died, block_id, block_offset)
+      SELECT @target, start, end, 0, @live, block_id, block_offset FROM page_ranges
+      WHERE lineage_id = @source AND ${visible} ORDER BY start`).run({
+      source: sourceLineageId, target: targetLineageId, live: PAGE_SEQ_LIVE, seq: at.kind === 'seq' ? at.seq : 0,
+    }).changes;
+  }
+
+  async appendPageChange(lineageId: number, change: PageChangeRecord): Promise<void> {
+    this.#stmt('INSERT INTO page_changes (lineage_id, seq, cleared, start, end) VALUES (?, ?, ?, ?, ?)')
+      .run(lineageId, change.seq, Number(change.cleared), change.start, change.end);
+  }
+
+  async trimPageChanges(lineageId: number, afterSeq: number, uptoSeq: number): Promise<void> {
+    this.#stmt('DELETE FROM page_changes WHERE lineage_id = ? AND seq > ? AND seq <= ?').run(lineageId, afterSeq, uptoSeq);
+  }
+}
+
+function toPageRange(row: Row): PageRangeRow {
+  return {
+    rowId: row.row_id as number, start: row.start as number, end: row.end as number, born: row.born as number,
+    died: row.died as number, blockId: row.block_id as number, blockOffset: row.block_offset as number,
+  };
 }
 
 /**

@@ -12,6 +12,44 @@
 
 export const SCHEMA_VERSION = 1;
 
+// ---- pages: the page-range engine (src/engine/pages/page-engine.ts draws the structure) ----
+//
+//   page_lineages  one per page object: head_seq (last mutation), size, live (0 once the object
+//                  is dropped but frozen views of it remain)
+//   page_views     frozen views: (lineage, seq) plus the size at that point
+//   page_ranges    versioned range map: [start, end) of a lineage holds bytes block_offset.. of
+//                  block_id, visible to seq in [born, died); died = PAGE_SEQ_LIVE (meta-store.ts)
+//                  while current
+//   page_changes   change log: what each seq touched, kept only while a view may diff across it
+//
+// A page range row counts as a reference on its block (triggers below), so bytes stay live
+// exactly as long as some row (current or pinned by a view) points at them.
+// Additive: CREATE ... IF NOT EXISTS, so databases made before pages existed gain the tables.
+
+const PAGES_SCHEMA_SQL = `
+CREATE TABLE IF NOT EXISTS page_lineages (
+  lineage_id INTEGER PRIMARY KEY, head_seq INTEGER NOT NULL, size_bytes INTEGER NOT NULL, live INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS page_views (
+  view_id INTEGER PRIMARY KEY, lineage_id INTEGER NOT NULL, seq INTEGER NOT NULL, size_bytes INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS page_views_seq ON page_views (lineage_id, seq);
+CREATE TABLE IF NOT EXISTS page_ranges (
+  row_id INTEGER PRIMARY KEY, lineage_id INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL,
+  born INTEGER NOT NULL, died INTEGER NOT NULL, block_id INTEGER NOT NULL, block_offset INTEGER NOT NULL);
+-- Current rows by offset (live reads, writes) and rows by death (view drop compaction).
+CREATE INDEX IF NOT EXISTS page_ranges_live ON page_ranges (lineage_id, died, start);
+-- Every version by offset (reads of frozen views), covering the visibility filter.
+CREATE INDEX IF NOT EXISTS page_ranges_at ON page_ranges (lineage_id, start, born, died, end);
+CREATE TABLE IF NOT EXISTS page_changes (
+  lineage_id INTEGER NOT NULL, seq INTEGER NOT NULL, cleared INTEGER NOT NULL,
+  start INTEGER NOT NULL, end INTEGER NOT NULL,
+  PRIMARY KEY (lineage_id, seq)) WITHOUT ROWID;
+
+CREATE TRIGGER IF NOT EXISTS page_range_ins AFTER INSERT ON page_ranges BEGIN
+  UPDATE blocks SET refs = refs + 1 WHERE block_id = NEW.block_id; END;
+CREATE TRIGGER IF NOT EXISTS page_range_del AFTER DELETE ON page_ranges BEGIN
+  UPDATE blocks SET refs = refs - 1 WHERE block_id = OLD.block_id; END;
+`;
+
 export const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS settings (
   scope TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
@@ -89,7 +127,7 @@ CREATE TRIGGER IF NOT EXISTS chunk_move AFTER UPDATE OF extent_id, offset ON chu
   UPDATE extents SET live_bytes = live_bytes - OLD.length WHERE extent_id = OLD.extent_id;
   INSERT INTO extents (extent_id, live_bytes) VALUES (NEW.extent_id, NEW.length)
     ON CONFLICT (extent_id) DO UPDATE SET live_bytes = live_bytes + NEW.length; END;
-`;
+${PAGES_SCHEMA_SQL}`;
 
 /**
  * Rows that can be left unreferenced by a crash between creating a block and referencing it
