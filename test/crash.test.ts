@@ -1,10 +1,13 @@
 // Crash test: "a 2xx means the data survives kill -9", checked end to end.
 //
 // Method: the real server runs as a child process (helpers/process-server.ts). Eight writers use
-// the SDK against it - small Put Blob, multi-block Put Block + Put Block List, overwrites, deletes,
-// Set Blob Metadata - while an in-memory model records, per blob name, the states a later read may
-// show. After a random 200-1500 ms the server gets SIGKILL, restarts on the same data dir, and every
-// name is checked against the model; then the next round writes on. Rounds continue one model.
+// the SDK against it - Put Blob (0-512 KiB, so both inline and extent bodies), multi-block Put Block
+// + Put Block List (~0.5-5 MiB), overwrites, deletes, Set Blob Metadata - while an in-memory model
+// records, per blob name, the states a later read may show. After a random 200-1500 ms the server
+// gets SIGKILL, restarts on the same data dir, and every name is checked against the model and a
+// full listing; then the next round writes on. Rounds continue one model, so the garbage
+// collector's startup run (compacting the extents earlier rounds left mostly dead) overlaps the
+// verification reads and the next round's writes, and is itself cut by the next kill.
 //
 //   per name:  possible = [acknowledged state]                   no operation in flight
 //              possible = [acknowledged state, attempted state]  an operation was cut by the kill
@@ -15,7 +18,9 @@
 // depend on server-side commit order, which the client cannot observe.)
 //
 // Replay: the seed is logged; CRASH_SEED=<n> replays the operation sequence (the kill instant is
-// wall-clock and cannot be replayed exactly). CRASH_ROUNDS overrides the round count.
+// wall-clock and cannot be replayed exactly). CRASH_ROUNDS overrides the round count;
+// CRASH_DURABILITY=process runs the server without fsync, which must survive kill -9 just as well.
+// The default (fsync) is what users run.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -30,6 +35,7 @@ const ACCOUNT = 'devstoreaccount1';
 const ACCOUNT_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 const CONTAINER = 'crash';
 const ROUNDS = Number(process.env.CRASH_ROUNDS ?? 5);
+const SERVER_ARGS = process.env.CRASH_DURABILITY ? ['--durability', process.env.CRASH_DURABILITY] : [];
 const WRITERS = 8;
 const NAMES_PER_WRITER = 8;
 const KIB = 1024;
@@ -356,7 +362,7 @@ test('acknowledged writes survive kill -9 of the server, round after round', { t
   const seed = process.env.CRASH_SEED ? Number(process.env.CRASH_SEED) >>> 0 : randomInt(0x7fff_ffff);
   const rng = new Prng(seed);
   const dataDir = mkdtempSync(join(tmpdir(), 'nimbus-crash-'));
-  console.log(`[crash] seed=${seed} rounds=${ROUNDS} writers=${WRITERS} dataDir=${dataDir} (replay: CRASH_SEED=${seed})`);
+  console.log(`[crash] seed=${seed} rounds=${ROUNDS} writers=${WRITERS} durability=${process.env.CRASH_DURABILITY ?? 'fsync'} dataDir=${dataDir} (replay: CRASH_SEED=${seed})`);
   const model = new Model();
   const writers = Array.from({ length: WRITERS }, (_, i) => new Writer(i, seed));
   const stats: Stats = { acked: { 'put-small': 0, 'put-blocks': 0, delete: 0, 'set-metadata': 0 }, inFlightAtKill: 0, blobsVerified: 0, bytesVerified: 0 };
@@ -365,7 +371,7 @@ test('acknowledged writes survive kill -9 of the server, round after round', { t
   let server: ProcessServer | undefined;
   const started = performance.now();
   try {
-    server = await startProcessServer({ dataDir });
+    server = await startProcessServer({ dataDir, args: SERVER_ARGS });
     await containerOf(server).create();
     for (let index = 1; index <= ROUNDS; index++) {
       const round: Round = { index, container: containerOf(server), stopping: false };
@@ -377,7 +383,7 @@ test('acknowledged writes survive kill -9 of the server, round after round', { t
       await server.kill();
       await Promise.all(running);
       problems.push(...serverErrors(server, `server killed in round ${index}`));
-      server = await startProcessServer({ dataDir });
+      server = await startProcessServer({ dataDir, args: SERVER_ARGS });
       const found = await verify(containerOf(server), model, `after round ${index}`, stats);
       violations.push(...found.violations);
       const line = `[crash] round ${index}: killed after ${killDelayMs} ms, ${totalAcked(stats) - ackedBefore} ops acked, ` +

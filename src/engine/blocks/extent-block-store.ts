@@ -52,6 +52,8 @@ export class ExtentBlockStore implements BlockStore {
   readonly #maxBytes: number;
   readonly #extents = new Map<number, Extent>();
   readonly #dirty = new Set<Extent>();
+  /** A new extent file was created since the last sync: its directory entry needs an fsync too. */
+  #dirDirty = false;
   readonly #groupSync: GroupSync;
   #active: Extent | undefined;
   #nextId = 1;
@@ -76,7 +78,11 @@ export class ExtentBlockStore implements BlockStore {
     this.#groupSync = new GroupSync(async () => {
       const dirty = [...this.#dirty];
       this.#dirty.clear();
-      if (durable) await Promise.all(dirty.map((e) => fdatasyncAsync(e.fd)));
+      const dirDirty = this.#dirDirty;
+      this.#dirDirty = false;
+      if (!durable) return;
+      await Promise.all(dirty.map((e) => fdatasyncAsync(e.fd)));
+      if (dirDirty) await syncDirectory(this.#dir);
     });
   }
 
@@ -89,6 +95,7 @@ export class ExtentBlockStore implements BlockStore {
     if (this.#active) this.#active.sealed = true;
     const id = this.#nextId++;
     const extent: Extent = { id, fd: openSync(this.#path(id), 'wx+'), tail: 0, sealed: false, pins: 0 };
+    this.#dirDirty = true;
     this.#extents.set(id, extent);
     this.#active = extent;
     return extent;
@@ -277,6 +284,16 @@ export class ExtentBlockStore implements BlockStore {
     for (const e of this.#extents.values()) closeSync(e.fd);
     this.#extents.clear();
     this.#active = undefined;
+  }
+}
+
+/** Makes a directory's entries (a newly created file) durable. */
+async function syncDirectory(dir: string): Promise<void> {
+  const fd = openSync(dir, 'r');
+  try {
+    await fdatasyncAsync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 
