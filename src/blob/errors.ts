@@ -19,7 +19,8 @@ export type BlobErrorCode =
   | 'InvalidHeaderValue' | 'InvalidQueryParameterValue' | 'InvalidXmlDocument' | 'InvalidXmlNodeValue'
   | 'CannotVerifyCopySource' | 'PendingCopyOperation' | 'NoPendingCopyOperation' | 'CopyIdMismatch'
   | 'InvalidOperation' | 'RequestBodyTooLarge' | 'FeatureNotSupported'
-  | 'SnapshotsPresent' | 'OperationNotAllowedOnRootBlob';
+  | 'SnapshotsPresent' | 'OperationNotAllowedOnRootBlob'
+  | 'BlobArchived' | 'InvalidBlobTier' | 'BlobBeingRehydrated';
 
 export class BlobError extends ServiceError<BlobErrorCode> {}
 

@@ -74,9 +74,16 @@ export function setBlobHeaders(out: OutgoingHttpHeaders, blob: BlobView, kind: '
   }
   out['x-ms-server-encrypted'] = 'true';
   out['Accept-Ranges'] = 'bytes';
-  if (kind === 'properties' && blob.blobType === 'BlockBlob') {
-    out['x-ms-access-tier'] = 'Hot';
-    out['x-ms-access-tier-inferred'] = 'true';
+  if (kind === 'properties' && blob.tier !== undefined) setTierHeaders(out, blob.tier);
+}
+
+function setTierHeaders(out: OutgoingHttpHeaders, tier: NonNullable<BlobView['tier']>): void {
+  out['x-ms-access-tier'] = tier.tier;
+  if (tier.inferred) out['x-ms-access-tier-inferred'] = 'true';
+  if (tier.changedMs !== undefined) out['x-ms-access-tier-change-time'] = formatRfc1123(tier.changedMs);
+  if (tier.rehydrating) {
+    out['x-ms-archive-status'] = `rehydrate-pending-to-${tier.rehydrating.to.toLowerCase()}`;
+    out['x-ms-rehydrate-priority'] = tier.rehydrating.priority;
   }
 }
 
@@ -190,7 +197,7 @@ function renderBlobEntry(blob: BlobView, options: BlobListOptions): string {
     + el('Cache-Control', h.cacheControl ?? '')
     + el('Content-Disposition', h.contentDisposition ?? '')
     + el('BlobType', blob.blobType)
-    + (blob.blobType === 'BlockBlob' ? '<AccessTier>Hot</AccessTier><AccessTierInferred>true</AccessTierInferred>' : '')
+    + (blob.tier ? renderTierElements(blob.tier) : '')
     + renderLeaseElements(blob.lease)
     + '<ServerEncrypted>true</ServerEncrypted>'
     + (blob.deleted ? el('DeletedTime', formatRfc1123(blob.deleted.deletedMs)) + el('RemainingRetentionDays', blob.deleted.remainingDays) : '');
@@ -199,6 +206,13 @@ function renderBlobEntry(blob: BlobView, options: BlobListOptions): string {
   if (options.includeMetadata) xml += renderMetadata(blob.metadata);
   if (blob.hasVersionsOnly) xml += '<HasVersionsOnly>true</HasVersionsOnly>';
   return xml + '</Blob>';
+}
+
+function renderTierElements(tier: NonNullable<BlobView['tier']>): string {
+  return el('AccessTier', tier.tier)
+    + (tier.inferred ? '<AccessTierInferred>true</AccessTierInferred>' : '')
+    + (tier.changedMs === undefined ? '' : el('AccessTierChangeTime', formatRfc1123(tier.changedMs)))
+    + (tier.rehydrating ? el('ArchiveStatus', `rehydrate-pending-to-${tier.rehydrating.to.toLowerCase()}`) + el('RehydratePriority', tier.rehydrating.priority) : '');
 }
 
 function renderCopyElements(copy: CopyState): string {

@@ -17,8 +17,9 @@
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { BlobApi } from '../service/api.js';
 import type { AccountRegistry } from '../service/accounts.js';
+import { parseTier } from '../service/tiers.js';
 import type {
-  BlobHttpHeaders, BlobRef, BodySource, ByteRange, Conditions, ContainerRef, CopySource, Metadata,
+  AccessTier, BlobHttpHeaders, BlobRef, BodySource, ByteRange, Conditions, ContainerRef, CopySource, Metadata,
 } from '../service/model.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Logger } from '../../platform/log.js';
@@ -311,11 +312,16 @@ export function hasBlobHttpHeaders(req: IncomingMessage): boolean {
     || h['x-ms-blob-cache-control'] !== undefined || h['x-ms-blob-content-md5'] !== undefined;
 }
 
+/** x-ms-access-tier on a write: an explicit tier for the new blob. */
+export function accessTierOf(req: IncomingMessage): AccessTier | undefined {
+  const text = header(req, 'x-ms-access-tier');
+  return text === undefined ? undefined : parseTier(text);
+}
+
 /** Headers Nimbus does not act on yet: refusing them beats silently dropping what the client asked for. */
 export function refuseUnsupportedHeaders(req: IncomingMessage): void {
   const h = req.headers;
   if (h['x-ms-tags'] !== undefined) notImplemented('blob index tags (x-ms-tags)');
-  if (h['x-ms-access-tier'] !== undefined) notImplemented('access tiers (x-ms-access-tier)');
   if (h['x-ms-encryption-key'] !== undefined) notImplemented('customer-provided keys (x-ms-encryption-key)');
   if (h['x-ms-encryption-scope'] !== undefined) notImplemented('encryption scopes (x-ms-encryption-scope)');
   if (h['x-ms-immutability-policy-until-date'] !== undefined || h['x-ms-legal-hold'] !== undefined) {

@@ -26,7 +26,7 @@ import {
 import { getBlob, getBlobMetadata, getBlobProperties, getBlockList } from './handlers/blob-read.js';
 import {
   deleteBlob, leaseBlob, putBlob, putBlobWithoutType, putBlock, putBlockList, setBlobMetadata, setBlobProperties, snapshotBlob,
-  undeleteBlob,
+  undeleteBlob, setBlobTier,
 } from './handlers/blob-write.js';
 import { abortCopy, copyBlob, copyBlobFromUrl, putBlobFromUrl, putBlockFromUrl } from './handlers/blob-copy.js';
 
@@ -142,7 +142,7 @@ export const ROUTES = [
   { level: 'blob', method: 'PUT', comp: 'copy', operation: 'Abort Copy Blob', handler: abortCopy, sas: B('w') },
   { level: 'blob', method: 'PUT', comp: 'undelete', operation: 'Undelete Blob', handler: undeleteBlob, sas: B('w') },
   { level: 'blob', method: 'PUT', comp: 'snapshot', operation: 'Snapshot Blob', handler: snapshotBlob, sas: B('c') },
-  { level: 'blob', method: 'PUT', comp: 'tier', operation: 'Set Blob Tier', selectable: true },
+  { level: 'blob', method: 'PUT', comp: 'tier', operation: 'Set Blob Tier', handler: setBlobTier, selectable: true, sas: B('w') },
 
   { level: 'blob', method: 'PUT', comp: 'block', when: [COPY_SOURCE], operation: 'Put Block From URL', handler: putBlockFromUrl, sas: B('w') },
   { level: 'blob', method: 'PUT', comp: 'block', operation: 'Put Block', handler: putBlock, sas: B('w') },

@@ -4,7 +4,7 @@ import type {
   BlobRef, BlockListView, Conditions, ContainerRef, ContainerView, CopyResult, CopySource, GetBlobResult,
   LeaseAction, LeaseResult, ListBlobsRequest, ListBlobsResult, ListContainersRequest, ListContainersResult,
   Metadata, PublicAccess, PutBlobRequest, PutBlockListRequest, ServiceProperties, SignedIdentifier,
-  WriteResult, BlobHttpHeaders, BodySource, ByteRange, BlobView, DataProtection, DataProtectionChange, BlobSelector, SnapshotResult,
+  WriteResult, BlobHttpHeaders, BodySource, ByteRange, BlobView, DataProtection, DataProtectionChange, BlobSelector, SnapshotResult, AccessTier, RehydratePriority,
 } from './model.js';
 
 export interface BlobApi {
@@ -40,7 +40,13 @@ export interface BlobApi {
   deleteBlob(ref: BlobRef, options: { conditions: Conditions; leaseId?: string; deleteSnapshots?: 'include' | 'only'; selector?: BlobSelector; permanent?: boolean }, now: number): Promise<void>;
   undeleteBlob(ref: BlobRef, now: number): Promise<void>;
   snapshotBlob(ref: BlobRef, options: { metadata?: Metadata; conditions: Conditions; leaseId?: string }, now: number): Promise<SnapshotResult>;
-  copyBlob(ref: BlobRef, source: CopySource, options: { metadata?: Metadata; conditions: Conditions; leaseId?: string }, now: number): Promise<CopyResult>;
+  copyBlob(
+    ref: BlobRef, source: CopySource,
+    options: { metadata?: Metadata; conditions: Conditions; leaseId?: string; tier?: AccessTier; rehydratePriority?: RehydratePriority; sync?: boolean },
+    now: number,
+  ): Promise<CopyResult>;
+  /** Set Blob Tier; `accepted` when a rehydration started (202) rather than an immediate change (200). */
+  setBlobTier(ref: BlobRef, options: { tier: AccessTier; priority: RehydratePriority; selector?: BlobSelector; leaseId?: string }, now: number): Promise<{ accepted: boolean }>;
   putBlobFromUrl(ref: BlobRef, source: CopySource, options: { headers?: BlobHttpHeaders; metadata: Metadata; conditions: Conditions; leaseId?: string; copySourceProperties: boolean }, now: number): Promise<WriteResult>;
   abortCopy(ref: BlobRef, copyId: string, options: { leaseId?: string }, now: number): Promise<void>;
   leaseBlob(ref: BlobRef, action: LeaseAction, conditions: Conditions, now: number): Promise<LeaseResult>;

@@ -9,17 +9,20 @@ import { Containers } from './containers.js';
 import { listBlobs } from './listing.js';
 import { purgeExpired } from './purge.js';
 import { TimeIds } from './time-ids.js';
+import { AZURE_REHYDRATION, type RehydrationTimes } from './tiers.js';
 import type { ContainerRef, ListBlobsRequest, ListBlobsResult } from './model.js';
 
 export interface BlobServiceDeps {
   meta: MetaStore;
   blocks: BlockStore;
+  /** How long rehydration out of Archive takes (default: Azure's figures). */
+  rehydration?: RehydrationTimes;
 }
 
 export function createBlobService(deps: BlobServiceDeps): BlobApi {
   const etags = new EtagSource();
   const containers = new Containers({ meta: deps.meta, etags });
-  const blobs = new Blobs({ meta: deps.meta, blocks: deps.blocks, etags, ids: new TimeIds() });
+  const blobs = new Blobs({ meta: deps.meta, blocks: deps.blocks, etags, ids: new TimeIds(), rehydration: deps.rehydration ?? AZURE_REHYDRATION });
   const list = (ref: ContainerRef, request: ListBlobsRequest, now: number): Promise<ListBlobsResult> =>
     deps.meta.read((tx) => listBlobs(tx, ref, request, now));
   return {
@@ -47,6 +50,7 @@ export function createBlobService(deps: BlobServiceDeps): BlobApi {
     setBlobHttpHeaders: (r, o, n) => blobs.setBlobHttpHeaders(r, o, n),
     setBlobMetadata: (r, o, n) => blobs.setBlobMetadata(r, o, n),
     deleteBlob: (r, o, n) => blobs.deleteBlob(r, o, n),
+    setBlobTier: (r, o, n) => blobs.setBlobTier(r, o, n),
     undeleteBlob: (r, n) => blobs.undeleteBlob(r, n),
     snapshotBlob: (r, o, n) => blobs.snapshotBlob(r, o, n),
     restoreContainer: (r, d, n) => containers.restoreContainer(r, d, n),

@@ -20,9 +20,11 @@ import { blobAttrs, blobView, entryKind, snapshotSub, toJson, versionSub, CURREN
 import { readDataProtection } from './containers.js';
 import { deleteCurrent, deleteEntryOrSoftly, liveSnapshots, takeSnapshot, undeleteAll, writeCurrent, type HistoryContext, type WriteKind } from './history.js';
 import { normalizeTimeId, type TimeIds } from './time-ids.js';
+import { changeTier, checkOnline, isArchived, settleTier, type RehydrationTimes } from './tiers.js';
 import type {
   BlobHttpHeaders, BlobRef, BlobView, BodySource, BlockInfo, BlockListView, ByteRange, Conditions, CopyResult, CopySource,
   GetBlobResult, LeaseAction, LeaseResult, Metadata, PutBlobRequest, PutBlockListRequest, WriteResult, BlobSelector, SnapshotResult,
+  AccessTier, RehydratePriority,
 } from './model.js';
 
 const PUT_BLOB_MAX_BYTES = 5000 * 1024 * 1024;
@@ -35,6 +37,7 @@ export interface BlobDeps {
   blocks: BlockStore;
   etags: EtagSource;
   ids: TimeIds;
+  rehydration: RehydrationTimes;
 }
 
 interface NewContent {
@@ -64,7 +67,7 @@ export class Blobs {
         const { bucket, current } = await this.#target(tx, ref, request.conditions, request.leaseId, now);
         const blockId = written.sizeBytes > 0 ? await createBlockFor(tx, written) : undefined;
         const contentId = await tx.createContent(blockId === undefined ? [] : [{ label: syntheticBlockLabel(), blockId }]);
-        const attrs = this.#newAttrs(current, headers, request.metadata, now);
+        const attrs = withTier(this.#newAttrs(current, headers, request.metadata, now), request.tier, now);
         const versionId = await this.#commit(tx, bucket, ref, attrs, { contentId, sizeBytes: written.sizeBytes }, now);
         return { etag: attrs.etag, lastModifiedMs: now, contentMd5: written.md5, versionId };
       });
@@ -94,6 +97,7 @@ export class Blobs {
     // The new block references the source's bytes (no copy): blocks are immutable.
     return this.deps.meta.write(async (tx) => {
       const { entry } = await this.#source(tx, source);
+      checkOnline(blobAttrs(entry.attrs), now);
       const pieces = await contentPieces(tx, entry.contentId);
       const range = source.range ?? { start: 0, end: entry.sizeBytes - 1 };
       if (range.start >= entry.sizeBytes || range.end >= entry.sizeBytes || range.end < range.start) fail('InvalidRange');
@@ -132,7 +136,7 @@ export class Blobs {
       });
       const contentId = await tx.createContent(parts.map((p) => ({ label: p.label, blockId: p.blockId })));
       const sizeBytes = parts.reduce((sum, p) => sum + p.sizeBytes, 0);
-      const attrs = this.#newAttrs(current, request.headers, request.metadata, now);
+      const attrs = withTier(this.#newAttrs(current, request.headers, request.metadata, now), request.tier, now);
       const versionId = await this.#commit(tx, bucket, ref, attrs, { contentId, sizeBytes }, now);
       return { etag: attrs.etag, lastModifiedMs: now, versionId };
     });
@@ -162,6 +166,7 @@ export class Blobs {
     try {
       const { entry, pieces } = await this.deps.meta.read(async (tx) => {
         const entry = await this.#readable(tx, ref, options, now);
+        checkOnline(blobAttrs(entry.attrs), now);
         return { entry, pieces: await contentPieces(tx, entry.contentId) };
       });
       const range = resolveRange(options.range, entry.sizeBytes);
@@ -194,7 +199,10 @@ export class Blobs {
 
   async setBlobMetadata(ref: BlobRef, options: { metadata: Metadata; conditions: Conditions; leaseId?: string }, now: number): Promise<WriteResult> {
     checkMetadata(options.metadata);
-    return this.#update(ref, options, now, (attrs) => ({ ...attrs, metadata: options.metadata }), 'metadata');
+    return this.#update(ref, options, now, (attrs) => {
+      checkOnline(attrs, now);
+      return { ...attrs, metadata: options.metadata };
+    }, 'metadata');
   }
 
   async deleteBlob(ref: BlobRef, options: DeleteOptions, now: number): Promise<void> {
@@ -250,12 +258,22 @@ export class Blobs {
       const attrs = blobAttrs(current.attrs);
       checkConditions(options.conditions, attrs, 'write');
       checkReadLease(attrs.lease, options.leaseId, now, 'blob');
+      checkOnline(attrs, now);
       const { snapshot, versionId } = await takeSnapshot(await this.#history(tx, bucket, ref, now), current, options.metadata);
       return { snapshot, versionId, etag: attrs.etag, lastModifiedMs: attrs.lastModifiedMs };
     });
   }
 
-  async copyBlob(ref: BlobRef, source: CopySource, options: { metadata?: Metadata; conditions: Conditions; leaseId?: string }, now: number): Promise<CopyResult> {
+  /**
+   * Copy Blob. Inside one Nimbus a copy completes before the reply, except from an archived source:
+   * then the destination is created rehydrating (tier Archive, archive status pending) and its copy
+   * status stays `pending` until the rehydration time has passed on the clock (Azure's behaviour).
+   */
+  async copyBlob(
+    ref: BlobRef, source: CopySource,
+    options: { metadata?: Metadata; conditions: Conditions; leaseId?: string; tier?: AccessTier; rehydratePriority?: RehydratePriority; sync?: boolean },
+    now: number,
+  ): Promise<CopyResult> {
     checkBlobName(ref.blob);
     if (options.metadata) checkMetadata(options.metadata);
     const copyId = newGuid();
@@ -263,13 +281,35 @@ export class Blobs {
       const { entry: sourceEntry } = await this.#source(tx, source);
       const { bucket, current } = await this.#target(tx, ref, options.conditions, options.leaseId, now);
       const sourceAttrs = blobAttrs(sourceEntry.attrs);
-      const attrs: BlobAttrs = {
+      const fromArchive = isArchived(sourceAttrs, now);
+      if (fromArchive && (options.sync || options.tier === 'Archive')) fail('BlobArchived');
+      const size = sourceEntry.sizeBytes;
+      const base: BlobAttrs = {
         ...this.#newAttrs(current, sourceAttrs.headers, options.metadata ?? sourceAttrs.metadata, now),
         blobType: sourceAttrs.blobType,
-        copy: { copyId, source: source.url, status: 'success', progress: `${sourceEntry.sizeBytes}/${sourceEntry.sizeBytes}`, completionMs: now },
+        copy: { copyId, source: source.url, status: 'success', progress: `${size}/${size}`, completionMs: now },
       };
-      const versionId = await this.#commit(tx, bucket, ref, attrs, { contentId: sourceEntry.contentId, sizeBytes: sourceEntry.sizeBytes }, now);
-      return { etag: attrs.etag, lastModifiedMs: now, copyId, copyStatus: 'success', contentMd5: sourceAttrs.headers.contentMd5, versionId };
+      const attrs = fromArchive ? rehydratingCopy(base, options.tier ?? 'Hot', options.rehydratePriority ?? 'Standard', now, this.deps.rehydration) : withTier(base, options.tier, now);
+      const versionId = await this.#commit(tx, bucket, ref, attrs, { contentId: sourceEntry.contentId, sizeBytes: size }, now);
+      const copyStatus = fromArchive ? 'pending' : 'success';
+      return { etag: attrs.etag, lastModifiedMs: now, copyId, copyStatus, contentMd5: sourceAttrs.headers.contentMd5, versionId };
+    });
+  }
+
+  /** Set Blob Tier on the current blob, a snapshot or a version. Changes neither ETag nor Last-Modified. */
+  async setBlobTier(
+    ref: BlobRef, options: { tier: AccessTier; priority: RehydratePriority; selector?: BlobSelector; leaseId?: string }, now: number,
+  ): Promise<{ accepted: boolean }> {
+    return this.deps.meta.write(async (tx) => {
+      const bucket = await findContainer(tx, ref);
+      const entry = await this.#select(tx, bucket.bucketId, ref.blob, options.selector);
+      if (!entry) fail('BlobNotFound');
+      const attrs = blobAttrs(entry.attrs);
+      const kind = entryKind(entry);
+      if (kind === 'current') checkReadLease(attrs.lease, options.leaseId, now, 'blob');
+      const change = changeTier(attrs, options.tier, options.priority, now, this.deps.rehydration, kind === 'current');
+      await tx.putEntry({ ...entry, attrs: toJson(change.attrs) });
+      return { accepted: change.accepted };
     });
   }
 
@@ -284,6 +324,7 @@ export class Blobs {
     return this.deps.meta.write(async (tx) => {
       const { entry: sourceEntry } = await this.#source(tx, source);
       if (blobAttrs(sourceEntry.attrs).blobType !== 'BlockBlob') fail('InvalidBlobType');
+      checkOnline(blobAttrs(sourceEntry.attrs), now);
       const { bucket, current } = await this.#target(tx, ref, options.conditions, options.leaseId, now);
       const sourceHeaders = blobAttrs(sourceEntry.attrs).headers;
       const headers = options.copySourceProperties ? { ...sourceHeaders, ...definedOnly(options.headers ?? {}) } : options.headers ?? {};
@@ -407,7 +448,7 @@ export class Blobs {
       const attrs = blobAttrs(current.attrs);
       checkConditions(options.conditions, attrs, 'write');
       checkWriteLease(attrs.lease, options.leaseId, now, 'blob');
-      const next = { ...change(attrs), etag: this.deps.etags.next(now), lastModifiedMs: now };
+      const next = { ...settleTier(change(attrs), now), etag: this.deps.etags.next(now), lastModifiedMs: now };
       if (kind === undefined) {
         await tx.putEntry({ ...current, attrs: toJson(next) });
         return { etag: next.etag, lastModifiedMs: now, versionId: next.versionId };
@@ -422,6 +463,17 @@ export class Blobs {
 async function liveCurrent(tx: MetaReader, bucketId: number, name: string): Promise<EntryRecord | undefined> {
   const entry = await tx.getEntry(bucketId, name, CURRENT_SUB);
   return entry && entryKind(entry) === 'current' ? entry : undefined;
+}
+
+/** An explicit tier given at write time (x-ms-access-tier). */
+function withTier(attrs: BlobAttrs, tier: AccessTier | undefined, now: number): BlobAttrs {
+  return tier === undefined ? attrs : { ...attrs, tier, tierChangedMs: now };
+}
+
+function rehydratingCopy(attrs: BlobAttrs, to: AccessTier, priority: RehydratePriority, now: number, times: RehydrationTimes): BlobAttrs {
+  const completesMs = now + (priority === 'High' ? times.highMs : times.standardMs);
+  const copy = attrs.copy ? { ...attrs.copy, status: 'pending' as const, completionMs: null, progress: `0/${attrs.copy.progress.split('/')[1] ?? '0'}` } : null;
+  return { ...attrs, tier: 'Archive', tierChangedMs: now, rehydrate: { to, priority, completesMs }, copy };
 }
 
 function checkBlockId(blockId: string): void {

@@ -14,7 +14,8 @@
 //   current; else soft delete on → marked deleted until retention ends; else removed.
 // Choices where Azure is not explicit (pinned by tests, listed in README):
 //   - a blob written before versioning was on becomes, when first modified, a version whose id is
-//     its Last-Modified time;
+//     its Last-Modified time (bumped past the name's newest version id if that is not later, so
+//     a version is never replaced and ids keep write order);
 //   - with versioning off, deleting a current blob that still has a version id follows the
 //     versioning-off rules (soft delete or removal).
 import type { BucketRecord, EntryRecord, MetaWriter } from '../../engine/meta/meta-store.js';
@@ -71,7 +72,7 @@ export async function writeCurrent(ctx: HistoryContext, next: NewState, kind: Wr
 /** Snapshot Blob: an immutable copy of the current blob (and, with versioning, a new version). */
 export async function takeSnapshot(ctx: HistoryContext, current: EntryRecord, metadata: BlobAttrs['metadata'] | undefined): Promise<{ snapshot: string; versionId?: string }> {
   const attrs = blobAttrs(current.attrs);
-  const newest = await newestTimeId(ctx);
+  const newest = latest(await newestTimeId(ctx), attrs.versionId);
   const snapshot = ctx.ids.next(ctx.now, newest);
   await ctx.tx.putEntry({
     ...current, sub: snapshotSub(snapshot), tag: TAG_SNAPSHOT, expiresMs: null,
@@ -136,11 +137,23 @@ export async function liveSnapshots(ctx: Pick<HistoryContext, 'tx' | 'bucket' | 
 
 async function keepAsVersion(ctx: HistoryContext, current: EntryRecord): Promise<void> {
   const attrs = blobAttrs(current.attrs);
-  const versionId = attrs.versionId ?? timeIdOf(attrs.lastModifiedMs);
+  const versionId = attrs.versionId ?? (await unversionedId(ctx, attrs.lastModifiedMs));
   await ctx.tx.putEntry({
     ...current, sub: versionSub(versionId), tag: TAG_VERSION, expiresMs: null,
     attrs: toJson({ ...attrs, versionId, lease: { state: 'available' } }),
   });
+}
+
+/**
+ * The id a blob without one gets when it is kept as a version: its Last-Modified, unless the name
+ * already has a version at or after that instant (versioning was on, then off, then on again, or the
+ * clock stepped back) — then the next free id, so no version is overwritten and ids keep write order.
+ */
+async function unversionedId(ctx: HistoryContext, lastModifiedMs: number): Promise<string> {
+  const id = timeIdOf(lastModifiedMs);
+  const [newest] = await ctx.tx.listEntriesOfName(ctx.bucket.bucketId, ctx.name, { subPrefix: VERSION_PREFIX, descending: true, limit: 1 });
+  const newestId = newest?.sub.slice(VERSION_PREFIX.length);
+  return newestId !== undefined && id <= newestId ? ctx.ids.next(ctx.now, newestId) : id;
 }
 
 async function keepAsDeletedSnapshot(ctx: HistoryContext, entry: EntryRecord): Promise<void> {
@@ -171,8 +184,12 @@ async function checkBlobType(ctx: HistoryContext, blobType: BlobAttrs['blobType'
 }
 
 async function nextVersionId(ctx: HistoryContext, previous: BlobAttrs | undefined): Promise<string> {
-  const newest = previous?.versionId ?? (await newestTimeId(ctx));
-  return ctx.ids.next(ctx.now, newest);
+  return ctx.ids.next(ctx.now, latest(previous?.versionId, await newestTimeId(ctx)));
+}
+
+/** The later of two time ids (same fixed-width format, so string order is time order). */
+function latest(a: string | undefined, b: string | undefined): string | undefined {
+  return a === undefined ? b : b === undefined || a > b ? a : b;
 }
 
 /** The newest version id or snapshot time the name already has (ids must keep increasing). */

@@ -2,6 +2,8 @@
 // Timestamps are epoch milliseconds; the adapter formats them (RFC 1123 / ISO 8601).
 
 export type BlobType = 'BlockBlob' | 'PageBlob' | 'AppendBlob';
+export type AccessTier = 'Hot' | 'Cool' | 'Cold' | 'Archive';
+export type RehydratePriority = 'Standard' | 'High';
 export type PublicAccess = 'container' | 'blob';
 
 /** A lease as stored; its effective state also depends on the clock (see leases.ts). */
@@ -91,6 +93,8 @@ export interface BlobView {
   deleted?: { deletedMs: number; remainingDays: number };
   /** Listing only: a name whose current version is deleted but that still has versions. */
   hasVersionsOnly?: boolean;
+  /** Block blobs only. */
+  tier?: { tier: AccessTier; inferred: boolean; changedMs?: number; rehydrating?: { to: AccessTier; priority: RehydratePriority } };
 }
 
 export interface WriteResult {
@@ -121,6 +125,8 @@ export interface PutBlobRequest {
   metadata: Metadata;
   conditions: Conditions;
   leaseId?: string;
+  /** x-ms-access-tier: an explicit tier at creation. */
+  tier?: AccessTier;
 }
 
 export type BlockListItem = { kind: 'committed' | 'uncommitted' | 'latest'; blockId: string };
@@ -131,6 +137,7 @@ export interface PutBlockListRequest {
   metadata: Metadata;
   conditions: Conditions;
   leaseId?: string;
+  tier?: AccessTier;
 }
 
 export interface BlockInfo {

@@ -14,7 +14,10 @@
 //   default listing (tag CURRENT, served by an index) never even reads it.
 import type { EntryRecord, Json, JsonObject } from '../../engine/meta/meta-store.js';
 import { leaseView } from './leases.js';
-import type { BlobHttpHeaders, BlobType, BlobView, ContainerView, CopyState, Lease, Metadata, PublicAccess, SignedIdentifier } from './model.js';
+import type {
+  AccessTier, BlobHttpHeaders, BlobType, BlobView, ContainerView, CopyState, Lease, Metadata, PublicAccess, RehydratePriority, SignedIdentifier,
+} from './model.js';
+import { tierOf } from './tiers.js';
 
 export const CURRENT_SUB = '~';
 export const SNAPSHOT_PREFIX = 'S';
@@ -65,6 +68,11 @@ export interface BlobAttrs {
   snapshot?: string;
   /** Set while soft-deleted. */
   deleted?: SoftDeleted;
+  /** The tier, when one was set explicitly (absent: inferred from the account default). */
+  tier?: AccessTier;
+  tierChangedMs?: number;
+  /** A pending rehydration out of Archive (see tiers.ts). */
+  rehydrate?: { to: AccessTier; priority: RehydratePriority; completesMs: number };
 }
 
 // The engine stores attrs as JSON; these casts are the one place the shapes are asserted.
@@ -97,14 +105,24 @@ export function blobView(entry: EntryRecord, now: number): BlobView {
     headers: attrs.headers,
     metadata: attrs.metadata,
     lease: kind === 'current' ? leaseView(attrs.lease, now) : { status: 'unlocked', state: 'available' },
-    copy: attrs.copy,
+    copy: copyStateAt(attrs, now),
     versionId: attrs.versionId,
     isCurrentVersion: kind === 'current' && attrs.versionId !== undefined ? true : undefined,
     snapshot: attrs.snapshot,
     deleted: attrs.deleted ? { deletedMs: attrs.deleted.deletedMs, remainingDays: remainingDays(attrs.deleted.expiresMs, now) } : undefined,
+    tier: attrs.blobType === 'BlockBlob' ? tierOf(attrs, now) : undefined,
   };
 }
 
 export function remainingDays(expiresMs: number, now: number): number {
   return Math.max(0, Math.ceil((expiresMs - now) / 86_400_000));
+}
+
+/** A copy out of Archive is pending until its rehydration completes; then it reads as a success. */
+function copyStateAt(attrs: BlobAttrs, now: number): BlobAttrs['copy'] {
+  const copy = attrs.copy;
+  const r = attrs.rehydrate;
+  if (!copy || copy.status !== 'pending' || !r || r.completesMs > now) return copy;
+  const total = copy.progress.split('/')[1] ?? '0';
+  return { ...copy, status: 'success', completionMs: r.completesMs, progress: `${total}/${total}` };
 }

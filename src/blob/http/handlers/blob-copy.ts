@@ -5,11 +5,12 @@
 import { notImplemented, wireFail } from '../../../azure-wire/errors.js';
 import { setVersionedHeaders } from '../render.js';
 import {
-  blobRef, hasBlobHttpHeaders, header, leaseIdOf, parseBlobHttpHeaders, parseConditions, parseCopySource, parseMetadata,
+  accessTierOf, blobRef, hasBlobHttpHeaders, header, leaseIdOf, parseBlobHttpHeaders, parseConditions, parseCopySource, parseMetadata,
   refuseUnsupportedHeaders, requiredHeader, requiredQuery, type Reply, type RequestContext,
 } from '../request.js';
 import { setWriteHeaders } from './common.js';
 import { authorizeCopySource } from '../auth.js';
+import { parsePriority } from '../../service/tiers.js';
 
 /** Copy Blob and, with `sync`, Copy Blob From URL: both answer 202. */
 async function copy(ctx: RequestContext, sync: boolean): Promise<Reply> {
@@ -23,6 +24,9 @@ async function copy(ctx: RequestContext, sync: boolean): Promise<Reply> {
     metadata: Object.keys(metadata).length > 0 ? metadata : undefined,
     conditions: parseConditions(req),
     leaseId: leaseIdOf(req),
+    tier: accessTierOf(req),
+    rehydratePriority: header(req, 'x-ms-rehydrate-priority') === undefined ? undefined : parsePriority(header(req, 'x-ms-rehydrate-priority')),
+    sync,
   };
   const result = await ctx.deps.api.copyBlob(blobRef(ctx), source, options, ctx.nowMs);
   if (sync && result.copyStatus !== 'success') notImplemented('a synchronous copy that cannot finish at once');

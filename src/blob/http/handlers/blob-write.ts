@@ -5,9 +5,10 @@
 import { wireFail } from '../../../azure-wire/errors.js';
 import { setVersionedHeaders } from '../render.js';
 import {
-  blobRef, bodySource, header, leaseIdOf, parseBlobHttpHeaders, parseConditions, parseMetadata, readSmallBody,
-  refuseUnsupportedHeaders, requiredQuery, type Reply, type RequestContext,
+  accessTierOf, blobRef, bodySource, header, leaseIdOf, parseBlobHttpHeaders, parseConditions, parseMetadata, readSmallBody,
+  refuseUnsupportedHeaders, requiredHeader, requiredQuery, type Reply, type RequestContext,
 } from '../request.js';
+import { parsePriority, parseTier } from '../../service/tiers.js';
 import { parseBlockList } from '../xml-input.js';
 import { leaseReply, parseLeaseAction, selectorOf, setWriteHeaders } from './common.js';
 
@@ -20,6 +21,7 @@ export async function putBlob(ctx: RequestContext): Promise<Reply> {
     metadata: parseMetadata(req),
     conditions: parseConditions(req),
     leaseId: leaseIdOf(req),
+    tier: accessTierOf(req),
   };
   setWriteHeaders(ctx, await ctx.deps.api.putBlob(blobRef(ctx), request, ctx.nowMs));
   return { status: 201 };
@@ -49,8 +51,9 @@ export async function putBlockList(ctx: RequestContext): Promise<Reply> {
   const metadata = parseMetadata(req);
   const conditions = parseConditions(req);
   const leaseId = leaseIdOf(req);
+  const tier = accessTierOf(req);
   const items = parseBlockList(await readSmallBody(req));
-  setWriteHeaders(ctx, await ctx.deps.api.putBlockList(blobRef(ctx), { items, headers, metadata, conditions, leaseId }, ctx.nowMs));
+  setWriteHeaders(ctx, await ctx.deps.api.putBlockList(blobRef(ctx), { items, headers, metadata, conditions, leaseId, tier }, ctx.nowMs));
   return { status: 201 };
 }
 
@@ -106,4 +109,12 @@ export async function leaseBlob(ctx: RequestContext): Promise<Reply> {
   const action = parseLeaseAction(ctx.req);
   const result = await ctx.deps.api.leaseBlob(blobRef(ctx), action, parseConditions(ctx.req), ctx.nowMs);
   return leaseReply(ctx, action, result);
+}
+
+/** Set Blob Tier: 200 when the change is immediate, 202 when a rehydration out of Archive started. */
+export async function setBlobTier(ctx: RequestContext): Promise<Reply> {
+  const tier = parseTier(requiredHeader(ctx.req, 'x-ms-access-tier'));
+  const priority = parsePriority(header(ctx.req, 'x-ms-rehydrate-priority'));
+  const result = await ctx.deps.api.setBlobTier(blobRef(ctx), { tier, priority, selector: selectorOf(ctx), leaseId: leaseIdOf(ctx.req) }, ctx.nowMs);
+  return { status: result.accepted ? 202 : 200 };
 }
