@@ -7,8 +7,13 @@ import type { AddressInfo } from 'node:net';
 import { SqliteMetaStore } from './engine/meta/sqlite-meta-store.js';
 import { ExtentBlockStore } from './engine/blocks/extent-block-store.js';
 import { collectGarbage } from './engine/gc.js';
+import { MetaPageStore } from './engine/pages/meta-page-store.js';
 import { createBlobService } from './blob/service/blob-service.js';
 import { AccountRegistry, DEV_ACCOUNT, DEV_ACCOUNT_KEY } from './blob/service/accounts.js';
+import { ManagementState } from './accounts/state.js';
+import { ResourceGroups } from './accounts/resource-groups.js';
+import { StorageAccounts } from './accounts/storage-accounts.js';
+import { startArmEndpoint } from './arm/listener.js';
 import { createBlobHandler } from './blob/http/server.js';
 import { SystemClock, every, type Clock } from './platform/clock.js';
 import { createLogger, type Logger } from './platform/log.js';
@@ -18,6 +23,15 @@ import type { BlobApi } from './blob/service/api.js';
 export interface Nimbus {
   blobPort: number;
   blobUrl: string;
+  /** Management endpoint (ARM + token issuer), HTTPS: `https://<host>:<armPort>`. */
+  armPort: number;
+  armUrl: string;
+  /** The CA that signed the management endpoint's certificate (trust it: NODE_EXTRA_CA_CERTS). */
+  armCaPath: string;
+  armCaPem: string;
+  /** The static development bearer token, and the file that holds it. */
+  armDevToken: string;
+  armDevTokenPath: string;
   api: BlobApi;
   /** Runs background work now (purge of expired soft-deleted data, then garbage collection). */
   runDue(): Promise<void>;
@@ -35,13 +49,22 @@ export async function startNimbus(config: NimbusConfig, options: StartOptions = 
   mkdirSync(config.dataDir, { recursive: true });
   const meta = new SqliteMetaStore({ path: join(config.dataDir, 'meta.sqlite'), durability: config.durability });
   const blocks = new ExtentBlockStore({ dir: join(config.dataDir, 'blocks'), durability: config.durability });
-  const accounts = new AccountRegistry([
-    ...(config.devAccount ? [{ name: DEV_ACCOUNT, keys: [DEV_ACCOUNT_KEY] }] : []),
-    ...config.accounts,
-  ]);
-  const api = createBlobService({ meta, blocks });
+  const builtIns = [...(config.devAccount ? [{ name: DEV_ACCOUNT, keys: [DEV_ACCOUNT_KEY] }] : []), ...config.accounts];
+  const accounts = new AccountRegistry(builtIns);
+  const managementState = await ManagementState.open(meta);
+  const groups = new ResourceGroups(managementState);
+  const storageAccounts = new StorageAccounts({ state: managementState, groups, registry: accounts, builtIns });
+  const pages = new MetaPageStore();
+  const api = createBlobService({ meta, blocks, pages });
   const blobServer = createServer({ keepAliveTimeout: 65_000 }, createBlobHandler({ api, accounts, clock, wallClock: new SystemClock(), logger }));
   const blobPort = await listen(blobServer, config.host, config.blobPort);
+  const arm = await startArmEndpoint({ config, groups, accounts: storageAccounts, blob: api, clock, logger, blobPort })
+    .catch(async (error: unknown) => {
+      await close(blobServer);
+      await meta.close();
+      await blocks.close();
+      throw error;
+    });
 
   // Background work is a step the schedulers below (or a test, after moving its clock) call.
   const runGc = async () => {
@@ -60,11 +83,20 @@ export async function startNimbus(config: NimbusConfig, options: StartOptions = 
     runPurge().catch((error: unknown) => logger.log('error', 'purge-failed', { error: String(error) }));
   });
   const serverFile = join(config.dataDir, 'server.json');
-  writeFileSync(serverFile, JSON.stringify({ pid: process.pid, host: config.host, blobPort }, null, 2));
+  writeFileSync(serverFile, JSON.stringify({
+    pid: process.pid, host: config.host, blobPort,
+    armPort: arm.port, armUrl: arm.url, armCaPath: arm.caPath, armDevTokenPath: arm.devTokenPath,
+  }, null, 2));
 
   return {
     blobPort,
     blobUrl: `http://${config.host}:${blobPort}/${DEV_ACCOUNT}`,
+    armPort: arm.port,
+    armUrl: arm.url,
+    armCaPath: arm.caPath,
+    armCaPem: arm.caPem,
+    armDevToken: arm.devToken,
+    armDevTokenPath: arm.devTokenPath,
     api,
     runDue: async () => {
       await runPurge();
@@ -73,6 +105,7 @@ export async function startNimbus(config: NimbusConfig, options: StartOptions = 
     async stop() {
       stopGc();
       stopPurge();
+      await arm.close();
       await close(blobServer);
       await meta.close();
       await blocks.close();

@@ -127,10 +127,8 @@ test('operations not built yet → 501 NotImplemented whose message names the op
   const { send, serviceClient } = await setup(t);
   await serviceClient.createContainer('wire');
   const cases: Array<[WireRequest, string]> = [
-    [{ method: 'PUT', path: `/${DEV_ACCOUNT}/wire/b`, headers: { 'x-ms-blob-type': 'PageBlob', 'x-ms-blob-content-length': '512' } }, 'Put Blob (page blob)'],
-    [{ method: 'PUT', path: `/${DEV_ACCOUNT}/wire/b?comp=page`, headers: { 'x-ms-page-write': 'update', 'x-ms-range': 'bytes=0-511' } }, 'Put Page'],
+    [{ method: 'PUT', path: `/${DEV_ACCOUNT}/wire/b`, headers: { 'x-ms-blob-type': 'AppendBlob' } }, 'Put Blob (append blob)'],
     [{ method: 'GET', path: `/${DEV_ACCOUNT}/wire/b?comp=tags` }, 'Get Blob Tags'],
-    [{ method: 'PUT', path: `/${DEV_ACCOUNT}/wire/b?comp=tier`, headers: { 'x-ms-access-tier': 'Cool' } }, 'Set Blob Tier'],
     [{ method: 'POST', path: `/${DEV_ACCOUNT}/?restype=service&comp=userdelegationkey`, body: '<KeyInfo/>', headers: { 'content-type': 'application/xml' } }, 'Get User Delegation Key'],
   ];
   for (const [request, operation] of cases) {

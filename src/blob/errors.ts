@@ -20,7 +20,9 @@ export type BlobErrorCode =
   | 'CannotVerifyCopySource' | 'PendingCopyOperation' | 'NoPendingCopyOperation' | 'CopyIdMismatch'
   | 'InvalidOperation' | 'RequestBodyTooLarge' | 'FeatureNotSupported'
   | 'SnapshotsPresent' | 'OperationNotAllowedOnRootBlob'
-  | 'BlobArchived' | 'InvalidBlobTier' | 'BlobBeingRehydrated';
+  | 'BlobArchived' | 'InvalidBlobTier' | 'BlobBeingRehydrated'
+  | 'InvalidPageRange' | 'SequenceNumberConditionNotMet' | 'SequenceNumberIncrementTooLarge'
+  | 'PreviousSnapshotNotFound' | 'PreviousSnapshotCannotBeNewer' | 'BlobOverwritten';
 
 export class BlobError extends ServiceError<BlobErrorCode> {}
 

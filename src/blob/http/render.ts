@@ -75,6 +75,7 @@ export function setBlobHeaders(out: OutgoingHttpHeaders, blob: BlobView, kind: '
   out['x-ms-server-encrypted'] = 'true';
   out['Accept-Ranges'] = 'bytes';
   if (kind === 'properties' && blob.tier !== undefined) setTierHeaders(out, blob.tier);
+  if (blob.sequenceNumber !== undefined) out['x-ms-blob-sequence-number'] = String(blob.sequenceNumber);
 }
 
 function setTierHeaders(out: OutgoingHttpHeaders, tier: NonNullable<BlobView['tier']>): void {
@@ -196,6 +197,7 @@ function renderBlobEntry(blob: BlobView, options: BlobListOptions): string {
     + el('Content-MD5', h.contentMd5 ?? '')
     + el('Cache-Control', h.cacheControl ?? '')
     + el('Content-Disposition', h.contentDisposition ?? '')
+    + (blob.sequenceNumber === undefined ? '' : el('x-ms-blob-sequence-number', blob.sequenceNumber))
     + el('BlobType', blob.blobType)
     + (blob.tier ? renderTierElements(blob.tier) : '')
     + renderLeaseElements(blob.lease)

@@ -29,6 +29,7 @@ import {
   undeleteBlob, setBlobTier,
 } from './handlers/blob-write.js';
 import { abortCopy, copyBlob, copyBlobFromUrl, putBlobFromUrl, putBlockFromUrl } from './handlers/blob-copy.js';
+import { createPageBlob, getPageRanges, putPage, resizePageBlob, updateSequenceNumber } from './handlers/page-blob.js';
 
 export type Handler = (ctx: RequestContext) => Promise<Reply>;
 
@@ -124,7 +125,7 @@ export const ROUTES = [
   { level: 'blob', method: 'PUT', when: [COPY_SOURCE, { header: 'x-ms-requires-sync', is: 'true' }], operation: 'Copy Blob From URL', handler: copyBlobFromUrl, sas: B('w') },
   { level: 'blob', method: 'PUT', when: [COPY_SOURCE], operation: 'Copy Blob', handler: copyBlob, sas: B('w') },
   { level: 'blob', method: 'PUT', when: [{ header: 'x-ms-blob-type', is: 'BlockBlob' }], operation: 'Put Blob', handler: putBlob, sas: B('w') },
-  { level: 'blob', method: 'PUT', when: [{ header: 'x-ms-blob-type', is: 'PageBlob' }], operation: 'Put Blob (page blob)' },
+  { level: 'blob', method: 'PUT', when: [{ header: 'x-ms-blob-type', is: 'PageBlob' }], operation: 'Put Blob (page blob)', handler: createPageBlob, sas: B('w') },
   { level: 'blob', method: 'PUT', when: [{ header: 'x-ms-blob-type', is: 'AppendBlob' }], operation: 'Put Blob (append blob)' },
   { level: 'blob', method: 'PUT', operation: 'Put Blob', handler: putBlobWithoutType, sas: B('w') },
 
@@ -135,8 +136,8 @@ export const ROUTES = [
   { level: 'blob', method: 'GET', comp: 'metadata', operation: 'Get Blob Metadata', handler: getBlobMetadata, anonymous: 'blob', selectable: true, sas: B('r') },
   { level: 'blob', method: 'HEAD', comp: 'metadata', operation: 'Get Blob Metadata', handler: getBlobMetadata, anonymous: 'blob', selectable: true, sas: B('r') },
   { level: 'blob', method: 'PUT', comp: 'metadata', operation: 'Set Blob Metadata', handler: setBlobMetadata, sas: B('w') },
-  { level: 'blob', method: 'PUT', comp: 'properties', when: [{ header: 'x-ms-blob-content-length' }], operation: 'Resize Page Blob' },
-  { level: 'blob', method: 'PUT', comp: 'properties', when: [{ header: 'x-ms-sequence-number-action' }], operation: 'Update Sequence Number' },
+  { level: 'blob', method: 'PUT', comp: 'properties', when: [{ header: 'x-ms-blob-content-length' }], operation: 'Resize Page Blob', handler: resizePageBlob, sas: B('w') },
+  { level: 'blob', method: 'PUT', comp: 'properties', when: [{ header: 'x-ms-sequence-number-action' }], operation: 'Update Sequence Number', handler: updateSequenceNumber, sas: B('w') },
   { level: 'blob', method: 'PUT', comp: 'properties', operation: 'Set Blob Properties', handler: setBlobProperties, sas: B('w') },
   { level: 'blob', method: 'PUT', comp: 'lease', operation: 'Lease Blob', handler: leaseBlob, sas: B('w') },
   { level: 'blob', method: 'PUT', comp: 'copy', operation: 'Abort Copy Blob', handler: abortCopy, sas: B('w') },
@@ -149,12 +150,12 @@ export const ROUTES = [
   { level: 'blob', method: 'PUT', comp: 'blocklist', operation: 'Put Block List', handler: putBlockList, sas: B('w') },
   { level: 'blob', method: 'GET', comp: 'blocklist', operation: 'Get Block List', handler: getBlockList, anonymous: 'blob', selectable: true, sas: B('r') },
 
-  { level: 'blob', method: 'PUT', comp: 'page', when: [COPY_SOURCE], operation: 'Put Page From URL' },
-  { level: 'blob', method: 'PUT', comp: 'page', when: [{ header: 'x-ms-page-write', is: 'clear' }], operation: 'Clear Pages' },
-  { level: 'blob', method: 'PUT', comp: 'page', operation: 'Put Page' },
-  { level: 'blob', method: 'GET', comp: 'pagelist', when: [{ header: 'x-ms-previous-snapshot-url' }], operation: 'Get Page Ranges Diff (managed disk)', selectable: true },
-  { level: 'blob', method: 'GET', comp: 'pagelist', when: [{ query: 'prevsnapshot' }], operation: 'Get Page Ranges Diff', selectable: true },
-  { level: 'blob', method: 'GET', comp: 'pagelist', operation: 'Get Page Ranges', selectable: true },
+  { level: 'blob', method: 'PUT', comp: 'page', when: [COPY_SOURCE], operation: 'Put Page From URL', handler: putPage, sas: B('w') },
+  { level: 'blob', method: 'PUT', comp: 'page', when: [{ header: 'x-ms-page-write', is: 'clear' }], operation: 'Clear Pages', handler: putPage, sas: B('w') },
+  { level: 'blob', method: 'PUT', comp: 'page', operation: 'Put Page', handler: putPage, sas: B('w') },
+  { level: 'blob', method: 'GET', comp: 'pagelist', when: [{ header: 'x-ms-previous-snapshot-url' }], operation: 'Get Page Ranges Diff (managed disk)', handler: getPageRanges, selectable: true, sas: B('r') },
+  { level: 'blob', method: 'GET', comp: 'pagelist', when: [{ query: 'prevsnapshot' }], operation: 'Get Page Ranges Diff', handler: getPageRanges, selectable: true, sas: B('r') },
+  { level: 'blob', method: 'GET', comp: 'pagelist', operation: 'Get Page Ranges', handler: getPageRanges, selectable: true, sas: B('r'), anonymous: 'blob' },
   { level: 'blob', method: 'PUT', comp: 'incrementalcopy', operation: 'Incremental Copy Blob' },
   { level: 'blob', method: 'PUT', comp: 'appendblock', when: [COPY_SOURCE], operation: 'Append Block From URL' },
   { level: 'blob', method: 'PUT', comp: 'appendblock', operation: 'Append Block' },

@@ -6,6 +6,17 @@ import type {
   Metadata, PublicAccess, PutBlobRequest, PutBlockListRequest, ServiceProperties, SignedIdentifier,
   WriteResult, BlobHttpHeaders, BodySource, ByteRange, BlobView, DataProtection, DataProtectionChange, BlobSelector, SnapshotResult, AccessTier, RehydratePriority,
 } from './model.js';
+import type { PageRangesResult, PageWriteOptions, SequenceAction } from './page-blobs.js';
+import type { PreviousSnapshot } from './blobs.js';
+
+/** [start, end) byte range of a page blob, 512-aligned. */
+export interface PageRange {
+  start: number;
+  end: number;
+}
+
+export type PageWriteResult = WriteResult & { sequenceNumber: number };
+export type { PageRangesResult, PageWriteOptions, SequenceAction, PreviousSnapshot };
 
 export interface BlobApi {
   // Account
@@ -50,6 +61,23 @@ export interface BlobApi {
   putBlobFromUrl(ref: BlobRef, source: CopySource, options: { headers?: BlobHttpHeaders; metadata: Metadata; conditions: Conditions; leaseId?: string; copySourceProperties: boolean }, now: number): Promise<WriteResult>;
   abortCopy(ref: BlobRef, copyId: string, options: { leaseId?: string }, now: number): Promise<void>;
   leaseBlob(ref: BlobRef, action: LeaseAction, conditions: Conditions, now: number): Promise<LeaseResult>;
+
+  // Page blobs
+  createPageBlob(
+    ref: BlobRef,
+    request: { sizeBytes: number; sequenceNumber?: number; headers: BlobHttpHeaders; metadata: Metadata; conditions: Conditions; leaseId?: string },
+    now: number,
+  ): Promise<WriteResult>;
+  putPages(ref: BlobRef, range: PageRange, body: BodySource, options: PageWriteOptions, now: number): Promise<PageWriteResult>;
+  clearPages(ref: BlobRef, range: PageRange, options: PageWriteOptions, now: number): Promise<PageWriteResult>;
+  putPagesFromUrl(ref: BlobRef, range: PageRange, source: CopySource, options: PageWriteOptions, now: number): Promise<PageWriteResult>;
+  resizePageBlob(ref: BlobRef, sizeBytes: number, options: PageWriteOptions, now: number): Promise<PageWriteResult>;
+  updateSequenceNumber(ref: BlobRef, action: SequenceAction, options: PageWriteOptions, now: number): Promise<PageWriteResult>;
+  getPageRanges(
+    ref: BlobRef,
+    options: { selector?: BlobSelector; range?: PageRange; previous?: PreviousSnapshot; marker?: string; maxResults?: number; conditions: Conditions },
+    now: number,
+  ): Promise<PageRangesResult>;
 
   /** Versioning and soft-delete switches (management plane `blobServices/default`). */
   getDataProtection(account: string): Promise<DataProtection>;

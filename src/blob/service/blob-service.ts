@@ -10,11 +10,13 @@ import { listBlobs } from './listing.js';
 import { purgeExpired } from './purge.js';
 import { TimeIds } from './time-ids.js';
 import { AZURE_REHYDRATION, type RehydrationTimes } from './tiers.js';
+import type { PageStore } from '../../engine/pages/page-store.js';
 import type { ContainerRef, ListBlobsRequest, ListBlobsResult } from './model.js';
 
 export interface BlobServiceDeps {
   meta: MetaStore;
   blocks: BlockStore;
+  pages: PageStore;
   /** How long rehydration out of Archive takes (default: Azure's figures). */
   rehydration?: RehydrationTimes;
 }
@@ -22,7 +24,7 @@ export interface BlobServiceDeps {
 export function createBlobService(deps: BlobServiceDeps): BlobApi {
   const etags = new EtagSource();
   const containers = new Containers({ meta: deps.meta, etags });
-  const blobs = new Blobs({ meta: deps.meta, blocks: deps.blocks, etags, ids: new TimeIds(), rehydration: deps.rehydration ?? AZURE_REHYDRATION });
+  const blobs = new Blobs({ meta: deps.meta, blocks: deps.blocks, pages: deps.pages, etags, ids: new TimeIds(), rehydration: deps.rehydration ?? AZURE_REHYDRATION });
   const list = (ref: ContainerRef, request: ListBlobsRequest, now: number): Promise<ListBlobsResult> =>
     deps.meta.read((tx) => listBlobs(tx, ref, request, now));
   return {
@@ -54,7 +56,14 @@ export function createBlobService(deps: BlobServiceDeps): BlobApi {
     undeleteBlob: (r, n) => blobs.undeleteBlob(r, n),
     snapshotBlob: (r, o, n) => blobs.snapshotBlob(r, o, n),
     restoreContainer: (r, d, n) => containers.restoreContainer(r, d, n),
-    purgeExpired: (n) => purgeExpired(deps.meta, n),
+    purgeExpired: (n) => purgeExpired(deps.meta, deps.pages, n),
+    createPageBlob: (r, q, n) => blobs.createPageBlob(r, q, n),
+    putPages: (r, range, b, o, n) => blobs.pageBlobs.putPages(r, range, b, o, n),
+    clearPages: (r, range, o, n) => blobs.pageBlobs.clearPages(r, range, o, n),
+    putPagesFromUrl: (r, range, s, o, n) => blobs.putPagesFromUrl(r, range, s, o, n),
+    resizePageBlob: (r, size, o, n) => blobs.pageBlobs.resize(r, size, o, n),
+    updateSequenceNumber: (r, a, o, n) => blobs.pageBlobs.updateSequenceNumber(r, a, o, n),
+    getPageRanges: (r, o, n) => blobs.getPageRanges(r, o, n),
     copyBlob: (r, s, o, n) => blobs.copyBlob(r, s, o, n),
     putBlobFromUrl: (r, s, o, n) => blobs.putBlobFromUrl(r, s, o, n),
     abortCopy: (r, id, o, n) => blobs.abortCopy(r, id, o, n),

@@ -10,7 +10,7 @@
 import type { BlockStore } from '../../engine/blocks/block-store.js';
 import type { BucketRecord, EntryRecord, MetaReader, MetaStore, MetaWriter } from '../../engine/meta/meta-store.js';
 import { newGuid, type EtagSource } from '../../platform/ids.js';
-import { fail } from '../errors.js';
+import { BlobError, fail } from '../errors.js';
 import { checkConditions } from './conditions.js';
 import { BUFFERED_READ_MAX_BYTES, contentPieces, createBlockFor, createBlockFromRange, readBuffer, readStream, storeBody } from './content.js';
 import { findContainer } from './containers.js';
@@ -21,6 +21,8 @@ import { readDataProtection } from './containers.js';
 import { deleteCurrent, deleteEntryOrSoftly, liveSnapshots, takeSnapshot, undeleteAll, writeCurrent, type HistoryContext, type WriteKind } from './history.js';
 import { normalizeTimeId, type TimeIds } from './time-ids.js';
 import { changeTier, checkOnline, isArchived, settleTier, type RehydrationTimes } from './tiers.js';
+import { checkPageSize, createPageObject, pageSourceOf, spansBuffer, spansStream, PageBlobs, type PageRangesResult, type PageWriteOptions } from './page-blobs.js';
+import type { PageStore, PageViewId } from '../../engine/pages/page-store.js';
 import type {
   BlobHttpHeaders, BlobRef, BlobView, BodySource, BlockInfo, BlockListView, ByteRange, Conditions, CopyResult, CopySource,
   GetBlobResult, LeaseAction, LeaseResult, Metadata, PutBlobRequest, PutBlockListRequest, WriteResult, BlobSelector, SnapshotResult,
@@ -35,6 +37,7 @@ const COMMITTED_BLOCKS_MAX = 50_000;
 export interface BlobDeps {
   meta: MetaStore;
   blocks: BlockStore;
+  pages: PageStore;
   etags: EtagSource;
   ids: TimeIds;
   rehydration: RehydrationTimes;
@@ -43,6 +46,7 @@ export interface BlobDeps {
 interface NewContent {
   contentId: number | null;
   sizeBytes: number;
+  pageObject?: number | null;
 }
 
 export interface DeleteOptions {
@@ -53,8 +57,18 @@ export interface DeleteOptions {
   permanent?: boolean;
 }
 
+/** The older side of a page diff: a snapshot time, and the blob it belongs to when given by URL. */
+export interface PreviousSnapshot {
+  snapshot: string;
+  ref?: BlobRef;
+}
+
 export class Blobs {
-  constructor(private readonly deps: BlobDeps) {}
+  readonly pageBlobs: PageBlobs;
+
+  constructor(private readonly deps: BlobDeps) {
+    this.pageBlobs = new PageBlobs(deps);
+  }
 
   async putBlob(ref: BlobRef, request: PutBlobRequest, now: number): Promise<WriteResult> {
     checkBlobName(ref.blob);
@@ -164,28 +178,39 @@ export class Blobs {
       released = true;
     };
     try {
-      const { entry, pieces } = await this.deps.meta.read(async (tx) => {
+      const { entry, range, bytes } = await this.deps.meta.read(async (tx) => {
         const entry = await this.#readable(tx, ref, options, now);
         checkOnline(blobAttrs(entry.attrs), now);
-        return { entry, pieces: await contentPieces(tx, entry.contentId) };
+        const range = resolveRange(options.range, entry.sizeBytes);
+        const start = range?.start ?? 0;
+        const end = range ? range.end + 1 : entry.sizeBytes;
+        return { entry, range, bytes: await this.#bytesOf(tx, entry, start, end) };
       });
-      const range = resolveRange(options.range, entry.sizeBytes);
-      const start = range?.start ?? 0;
-      const end = range ? range.end + 1 : entry.sizeBytes;
-      const small = end - start <= BUFFERED_READ_MAX_BYTES;
-      const buffered = small ? await readBuffer(this.deps.blocks, pieces, start, end) : undefined;
+      const small = bytes.end - bytes.start <= BUFFERED_READ_MAX_BYTES;
+      const buffered = small ? await bytes.buffer() : undefined;
       if (buffered) release();
       return {
         blob: blobView(entry, now),
         range,
         buffered,
-        open: () => readStream(this.deps.blocks, pieces, start, end).once('close', release),
+        open: () => bytes.stream().once('close', release),
         discard: release,
       };
     } catch (error) {
       release();
       throw error;
     }
+  }
+
+  /** Where bytes [start, end) of an entry come from: its block content, or its pages. */
+  async #bytesOf(tx: MetaReader, entry: EntryRecord, start: number, end: number) {
+    const { blocks } = this.deps;
+    if (blobAttrs(entry.attrs).blobType === 'PageBlob') {
+      const spans = await this.pageBlobs.readSpans(tx, pageSourceOf(entry), start, end);
+      return { start, end, buffer: () => spansBuffer(blocks, spans, start, end), stream: () => spansStream(blocks, spans, start, end) };
+    }
+    const pieces = await contentPieces(tx, entry.contentId);
+    return { start, end, buffer: () => readBuffer(blocks, pieces, start, end), stream: () => readStream(blocks, pieces, start, end) };
   }
 
   async getBlobProperties(ref: BlobRef, options: { conditions: Conditions; leaseId?: string; selector?: BlobSelector }, now: number): Promise<BlobView> {
@@ -290,13 +315,92 @@ export class Blobs {
         copy: { copyId, source: source.url, status: 'success', progress: `${size}/${size}`, completionMs: now },
       };
       const attrs = fromArchive ? rehydratingCopy(base, options.tier ?? 'Hot', options.rehydratePriority ?? 'Standard', now, this.deps.rehydration) : withTier(base, options.tier, now);
-      const versionId = await this.#commit(tx, bucket, ref, attrs, { contentId: sourceEntry.contentId, sizeBytes: size }, now);
+      const content = { contentId: sourceEntry.contentId, sizeBytes: size, pageObject: await this.#copyPages(tx, sourceEntry) };
+      const versionId = await this.#commit(tx, bucket, ref, attrs, content, now);
       const copyStatus = fromArchive ? 'pending' : 'success';
       return { etag: attrs.etag, lastModifiedMs: now, copyId, copyStatus, contentMd5: sourceAttrs.headers.contentMd5, versionId };
     });
   }
 
   /** Set Blob Tier on the current blob, a snapshot or a version. Changes neither ETag nor Last-Modified. */
+  /** A copy of a page blob owns a branch of the source's pages (bytes shared, new lineage). */
+  async #copyPages(tx: MetaWriter, source: EntryRecord): Promise<number | null> {
+    if (blobAttrs(source.attrs).blobType !== 'PageBlob') return null;
+    return this.deps.pages.branch(tx, pageSourceOf(source));
+  }
+
+  /** Put Blob with x-ms-blob-type: PageBlob: an all-empty page blob of the declared size. */
+  async createPageBlob(
+    ref: BlobRef,
+    request: { sizeBytes: number; sequenceNumber?: number; headers: BlobHttpHeaders; metadata: Metadata; conditions: Conditions; leaseId?: string },
+    now: number,
+  ): Promise<WriteResult> {
+    checkBlobName(ref.blob);
+    checkMetadata(request.metadata);
+    checkPageSize(request.sizeBytes);
+    return this.deps.meta.write(async (tx) => {
+      const { bucket, current } = await this.#target(tx, ref, request.conditions, request.leaseId, now);
+      const pageObject = await createPageObject(tx, this.deps.pages, request.sizeBytes);
+      const attrs: BlobAttrs = { ...this.#newAttrs(current, request.headers, request.metadata, now), blobType: 'PageBlob', sequenceNumber: request.sequenceNumber ?? 0 };
+      const versionId = await this.#commit(tx, bucket, ref, attrs, { contentId: null, sizeBytes: request.sizeBytes, pageObject }, now);
+      return { etag: attrs.etag, lastModifiedMs: now, versionId };
+    });
+  }
+
+  /** Get Page Ranges of the current blob, a snapshot or a version; optionally a diff from an older snapshot. */
+  async getPageRanges(
+    ref: BlobRef,
+    options: { selector?: BlobSelector; range?: { start: number; end: number }; previous?: PreviousSnapshot; marker?: string; maxResults?: number; conditions: Conditions },
+    now: number,
+  ): Promise<PageRangesResult> {
+    return this.deps.meta.read(async (tx) => {
+      const entry = await this.#readable(tx, ref, { conditions: options.conditions, selector: options.selector }, now);
+      if (blobAttrs(entry.attrs).blobType !== 'PageBlob') fail('InvalidBlobType');
+      const previous = options.previous ? await this.#previousView(tx, ref, entry, options.previous) : undefined;
+      const query = { range: options.range, previous, marker: options.marker, maxResults: options.maxResults };
+      try {
+        return await this.pageBlobs.getPageRanges(tx, pageSourceOf(entry), entry, query);
+      } catch (error) {
+        // A snapshot URL of another snapshot family is simply not a previous snapshot of this one.
+        if (options.previous?.ref && error instanceof BlobError && error.code === 'BlobOverwritten') fail('PreviousSnapshotNotFound');
+        throw error;
+      }
+    });
+  }
+
+  /**
+   * The older snapshot of a diff: `prevsnapshot` names a snapshot of the same blob;
+   * `x-ms-previous-snapshot-url` may name one of another blob, which must share the lineage.
+   */
+  async #previousView(tx: MetaReader, ref: BlobRef, target: EntryRecord, previous: PreviousSnapshot): Promise<PageViewId> {
+    const blobRef = previous.ref ?? ref;
+    const bucket = await tx.getBucket(blobRef.account, blobRef.container);
+    const entry = bucket ? await this.#select(tx, bucket.bucketId, blobRef.blob, { snapshot: previous.snapshot }) : undefined;
+    if (!entry || entry.pageView === null || entry.pageView === undefined) fail('PreviousSnapshotNotFound');
+    const targetSnapshot = blobAttrs(target.attrs).snapshot;
+    if (targetSnapshot !== undefined && (blobAttrs(entry.attrs).snapshot ?? '') > targetSnapshot) fail('PreviousSnapshotCannotBeNewer');
+    return entry.pageView as PageViewId;
+  }
+
+  /** Put Page From URL: the source range's bytes (≤ 4 MiB), read at once, written to the target range. */
+  async putPagesFromUrl(ref: BlobRef, range: { start: number; end: number }, source: CopySource, options: PageWriteOptions, now: number) {
+    const guard = this.deps.blocks.guardReads();
+    try {
+      const bytes = await this.deps.meta.read(async (tx) => {
+        const bucket = await tx.getBucket(source.ref.account, source.ref.container);
+        const entry = bucket ? await this.#select(tx, bucket.bucketId, source.ref.blob, source.selector) : undefined;
+        if (!entry) fail('CannotVerifyCopySource', { reason: 'The specified blob does not exist.' });
+        checkOnline(blobAttrs(entry.attrs), now);
+        const from = source.range ?? { start: 0, end: entry.sizeBytes - 1 };
+        if (from.end - from.start + 1 !== range.end - range.start || from.end >= entry.sizeBytes) fail('InvalidHeaderValue', { HeaderName: 'x-ms-source-range' });
+        return (await this.#bytesOf(tx, entry, from.start, from.end + 1)).buffer();
+      });
+      return await this.pageBlobs.putPagesFromBytes(ref, range, bytes, options, now);
+    } finally {
+      guard.release();
+    }
+  }
+
   async setBlobTier(
     ref: BlobRef, options: { tier: AccessTier; priority: RehydratePriority; selector?: BlobSelector; leaseId?: string }, now: number,
   ): Promise<{ accepted: boolean }> {
@@ -409,7 +513,7 @@ export class Blobs {
 
   async #history(tx: MetaWriter, bucket: BucketRecord, ref: BlobRef, now: number): Promise<HistoryContext> {
     const protection = await readDataProtection(tx, ref.account);
-    return { tx, bucket, name: ref.blob, protection, ids: this.deps.ids, now };
+    return { tx, bucket, name: ref.blob, protection, ids: this.deps.ids, now, pages: this.deps.pages };
   }
 
   /** Replaces the current blob under the versioning and soft-delete rules; drops staged blocks. */
@@ -453,7 +557,8 @@ export class Blobs {
         await tx.putEntry({ ...current, attrs: toJson(next) });
         return { etag: next.etag, lastModifiedMs: now, versionId: next.versionId };
       }
-      const versionId = await this.#commit(tx, bucket, ref, next, { contentId: current.contentId, sizeBytes: current.sizeBytes }, now, kind);
+      const content = { contentId: current.contentId, sizeBytes: current.sizeBytes, pageObject: current.pageObject };
+      const versionId = await this.#commit(tx, bucket, ref, next, content, now, kind);
       return { etag: next.etag, lastModifiedMs: now, versionId };
     });
   }

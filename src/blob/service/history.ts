@@ -19,6 +19,7 @@
 //   - with versioning off, deleting a current blob that still has a version id follows the
 //     versioning-off rules (soft delete or removal).
 import type { BucketRecord, EntryRecord, MetaWriter } from '../../engine/meta/meta-store.js';
+import type { PageObjectId, PageStore } from '../../engine/pages/page-store.js';
 import { fail } from '../errors.js';
 import type { DataProtection } from './model.js';
 import {
@@ -31,6 +32,8 @@ const DAY_MS = 86_400_000;
 
 export interface HistoryContext {
   tx: MetaWriter;
+  /** Page blobs: kept copies of a live page object are frozen views of it. */
+  pages: PageStore;
   bucket: BucketRecord;
   name: string;
   protection: DataProtection;
@@ -42,6 +45,8 @@ export interface NewState {
   attrs: BlobAttrs;
   contentId: number | null;
   sizeBytes: number;
+  /** Page blobs: the live page object holding the pages. */
+  pageObject?: number | null;
 }
 
 export type WriteKind = 'overwrite' | 'metadata';
@@ -65,6 +70,7 @@ export async function writeCurrent(ctx: HistoryContext, next: NewState, kind: Wr
   await tx.putEntry({
     bucketId: bucket.bucketId, name, sub: CURRENT_SUB, tag: TAG_CURRENT,
     contentId: next.contentId, sizeBytes: next.sizeBytes, expiresMs: null, attrs: toJson(attrs),
+    pageObject: next.pageObject ?? null, pageView: null,
   });
   return versionId;
 }
@@ -75,7 +81,7 @@ export async function takeSnapshot(ctx: HistoryContext, current: EntryRecord, me
   const newest = latest(await newestTimeId(ctx), attrs.versionId);
   const snapshot = ctx.ids.next(ctx.now, newest);
   await ctx.tx.putEntry({
-    ...current, sub: snapshotSub(snapshot), tag: TAG_SNAPSHOT, expiresMs: null,
+    ...current, ...(await frozenCopy(ctx, current)), sub: snapshotSub(snapshot), tag: TAG_SNAPSHOT, expiresMs: null,
     attrs: toJson({ ...attrs, snapshot, metadata: metadata ?? attrs.metadata, lease: { state: 'available' }, versionId: undefined }),
   });
   if (!ctx.protection.versioning) return { snapshot };
@@ -139,7 +145,7 @@ async function keepAsVersion(ctx: HistoryContext, current: EntryRecord): Promise
   const attrs = blobAttrs(current.attrs);
   const versionId = attrs.versionId ?? (await unversionedId(ctx, attrs.lastModifiedMs));
   await ctx.tx.putEntry({
-    ...current, sub: versionSub(versionId), tag: TAG_VERSION, expiresMs: null,
+    ...current, ...(await frozenCopy(ctx, current)), sub: versionSub(versionId), tag: TAG_VERSION, expiresMs: null,
     attrs: toJson({ ...attrs, versionId, lease: { state: 'available' } }),
   });
 }
@@ -161,7 +167,7 @@ async function keepAsDeletedSnapshot(ctx: HistoryContext, entry: EntryRecord): P
   const snapshot = ctx.ids.next(ctx.now, await newestTimeId(ctx));
   const deleted = attrs.deleted ?? softDeleted(ctx);
   await ctx.tx.putEntry({
-    ...entry, sub: snapshotSub(snapshot), tag: TAG_SNAPSHOT, expiresMs: deleted.expiresMs,
+    ...entry, ...(await frozenCopy(ctx, entry)), sub: snapshotSub(snapshot), tag: TAG_SNAPSHOT, expiresMs: deleted.expiresMs,
     attrs: toJson({ ...attrs, snapshot, deleted, lease: { state: 'available' }, versionId: undefined }),
   });
 }
@@ -199,6 +205,16 @@ async function newestTimeId(ctx: HistoryContext): Promise<string | undefined> {
   const [snapshot] = await tx.listEntriesOfName(bucket.bucketId, name, { subPrefix: SNAPSHOT_PREFIX, descending: true, limit: 1 });
   const ids = [version?.sub.slice(1), snapshot?.sub.slice(1)].filter((id): id is string => id !== undefined);
   return ids.sort().at(-1);
+}
+
+/**
+ * The page fields of an immutable copy of an entry (a snapshot or version made from it). Block
+ * blob contents are immutable already; a live page object is frozen into a view the copy owns.
+ * (The entry that loses its page object, if any, queues it for release in the engine.)
+ */
+async function frozenCopy(ctx: HistoryContext, entry: EntryRecord): Promise<{ pageObject: null; pageView: number | null }> {
+  if (entry.pageObject === null || entry.pageObject === undefined) return { pageObject: null, pageView: null };
+  return { pageObject: null, pageView: await ctx.pages.freeze(ctx.tx, entry.pageObject as PageObjectId) };
 }
 
 function softDeleted(ctx: HistoryContext): SoftDeleted {

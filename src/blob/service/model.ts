@@ -93,6 +93,8 @@ export interface BlobView {
   deleted?: { deletedMs: number; remainingDays: number };
   /** Listing only: a name whose current version is deleted but that still has versions. */
   hasVersionsOnly?: boolean;
+  /** Page blobs only. */
+  sequenceNumber?: number;
   /** Block blobs only. */
   tier?: { tier: AccessTier; inferred: boolean; changedMs?: number; rehydrating?: { to: AccessTier; priority: RehydratePriority } };
 }

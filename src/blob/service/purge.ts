@@ -3,10 +3,11 @@
 // test, after moving a ManualClock) calls it; it works in bounded batches so one run never holds
 // the metadata write lock for long.
 import type { MetaStore } from '../../engine/meta/meta-store.js';
+import type { PageStore } from '../../engine/pages/page-store.js';
 
 const BATCH = 500;
 
-export async function purgeExpired(meta: MetaStore, now: number): Promise<{ entries: number; containers: number }> {
+export async function purgeExpired(meta: MetaStore, pages: PageStore, now: number): Promise<{ entries: number; containers: number }> {
   let entries = 0;
   let containers = 0;
   for (;;) {
@@ -27,5 +28,7 @@ export async function purgeExpired(meta: MetaStore, now: number): Promise<{ entr
     containers += removed;
     if (removed < 20) break;
   }
+  // Page objects and views whose entries are gone (deleted, purged, or dropped with a container).
+  while ((await meta.write((tx) => pages.releasePending(tx, 50))) === 50);
   return { entries, containers };
 }

@@ -73,6 +73,8 @@ export interface BlobAttrs {
   tierChangedMs?: number;
   /** A pending rehydration out of Archive (see tiers.ts). */
   rehydrate?: { to: AccessTier; priority: RehydratePriority; completesMs: number };
+  /** Page blobs: x-ms-blob-sequence-number. */
+  sequenceNumber?: number;
 }
 
 // The engine stores attrs as JSON; these casts are the one place the shapes are asserted.
@@ -111,6 +113,7 @@ export function blobView(entry: EntryRecord, now: number): BlobView {
     snapshot: attrs.snapshot,
     deleted: attrs.deleted ? { deletedMs: attrs.deleted.deletedMs, remainingDays: remainingDays(attrs.deleted.expiresMs, now) } : undefined,
     tier: attrs.blobType === 'BlockBlob' ? tierOf(attrs, now) : undefined,
+    sequenceNumber: attrs.blobType === 'PageBlob' ? attrs.sequenceNumber ?? 0 : undefined,
   };
 }
 

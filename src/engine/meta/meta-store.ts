@@ -43,7 +43,19 @@ export interface EntryRecord {
   sizeBytes: number;
   /** When the entry may be removed for good (listed by listExpiredEntries); null = never. */
   expiresMs?: number | null;
+  /**
+   * A page object (live bytes) or frozen page view the entry owns. When the entry is deleted or
+   * stops owning it, the id is queued for PageStore.releasePending (listPageReleases).
+   */
+  pageObject?: number | null;
+  pageView?: number | null;
   attrs: JsonObject;
+}
+
+export interface PageRelease {
+  releaseId: number;
+  objectId: number | null;
+  viewId: number | null;
 }
 
 export interface NameQuery {
@@ -164,6 +176,8 @@ export interface MetaReader {
   listEntries(bucketId: number, query: EntryQuery): Promise<EntryRecord[]>;
   /** The entries of one name, ordered by sub (seeks on the key: cheap even with many subs). */
   listEntriesOfName(bucketId: number, name: string, query?: NameQuery): Promise<EntryRecord[]>;
+  /** Page objects and views no entry owns any more, oldest first. */
+  listPageReleases(limit: number): Promise<PageRelease[]>;
   /** Entries whose expiresMs is at or before nowMs, oldest first. */
   listExpiredEntries(nowMs: number, limit: number): Promise<EntryRecord[]>;
   /** Buckets whose expiresMs is at or before nowMs. */
@@ -202,6 +216,7 @@ export interface MetaWriter extends MetaReader {
   /** Insert or replace the entry at (bucketId, name, sub), adjusting content refs. */
   putEntry(entry: EntryRecord): Promise<void>;
   deleteEntry(bucketId: number, name: string, sub: string): Promise<void>;
+  deletePageRelease(releaseId: number): Promise<void>;
   createContent(parts: ReadonlyArray<{ label: string; blockId: number }>): Promise<number>;
   /** A block made of pieces: extent chunks, or small bytes kept inline in the metadata store. */
   createBlock(pieces: readonly Piece[]): Promise<number>;

@@ -14,7 +14,7 @@ import { soon } from '../../platform/clock.js';
 import { SCHEMA_SQL, SCHEMA_VERSION, SWEEP_SQL } from './sqlite-schema.js';
 import type {
   BucketQuery, BucketRecord, ContentPart, EntryQuery, EntryRecord, ExtentUsage, Json, JsonObject,
-  MetaReader, MetaStore, MetaWriter, NameQuery, StagedPart,
+  MetaReader, MetaStore, MetaWriter, NameQuery, PageRelease, StagedPart,
 } from './meta-store.js';
 import { isInline, type ChunkRef, type Piece } from '../blocks/block-store.js';
 // pages
@@ -271,10 +271,24 @@ class SqliteTx implements MetaWriter {
 
   async putEntry(entry: EntryRecord): Promise<void> {
     this.#stmt(
-      `INSERT INTO entries (bucket_id, name, sub, tag, content_id, size_bytes, expires_ms, attrs) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO entries (bucket_id, name, sub, tag, content_id, size_bytes, expires_ms, attrs, page_object, page_view)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (bucket_id, name, sub) DO UPDATE SET tag = excluded.tag, content_id = excluded.content_id,
-         size_bytes = excluded.size_bytes, expires_ms = excluded.expires_ms, attrs = excluded.attrs`,
-    ).run(entry.bucketId, entry.name, entry.sub, entry.tag, entry.contentId, entry.sizeBytes, entry.expiresMs ?? null, JSON.stringify(entry.attrs));
+         size_bytes = excluded.size_bytes, expires_ms = excluded.expires_ms, attrs = excluded.attrs,
+         page_object = excluded.page_object, page_view = excluded.page_view`,
+    ).run(
+      entry.bucketId, entry.name, entry.sub, entry.tag, entry.contentId, entry.sizeBytes, entry.expiresMs ?? null,
+      JSON.stringify(entry.attrs), entry.pageObject ?? null, entry.pageView ?? null,
+    );
+  }
+
+  async listPageReleases(limit: number): Promise<PageRelease[]> {
+    const rows = this.#stmt('SELECT release_id, object_id, view_id FROM page_releases ORDER BY release_id LIMIT ?').all(limit) as Row[];
+    return rows.map((r) => ({ releaseId: r.release_id as number, objectId: (r.object_id as number | null) ?? null, viewId: (r.view_id as number | null) ?? null }));
+  }
+
+  async deletePageRelease(releaseId: number): Promise<void> {
+    this.#stmt('DELETE FROM page_releases WHERE release_id = ?').run(releaseId);
   }
 
   async deleteEntry(bucketId: number, name: string, sub: string): Promise<void> {
@@ -544,6 +558,8 @@ function toEntry(row: Row): EntryRecord {
     contentId: (row.content_id as number | null) ?? null,
     sizeBytes: row.size_bytes as number,
     expiresMs: (row.expires_ms as number | null) ?? null,
+    pageObject: (row.page_object as number | null) ?? null,
+    pageView: (row.page_view as number | null) ?? null,
     attrs: JSON.parse(row.attrs as string) as JsonObject,
   };
 }

@@ -65,6 +65,7 @@ CREATE INDEX IF NOT EXISTS buckets_deleted ON buckets (scope, name, bucket_id) W
 CREATE TABLE IF NOT EXISTS entries (
   bucket_id INTEGER NOT NULL, name TEXT NOT NULL, sub TEXT NOT NULL, tag INTEGER NOT NULL,
   content_id INTEGER, size_bytes INTEGER NOT NULL, expires_ms INTEGER, attrs TEXT NOT NULL,
+  page_object INTEGER, page_view INTEGER,  -- a page object (live) or frozen page view the entry owns
   PRIMARY KEY (bucket_id, name, sub)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS entries_tag ON entries (bucket_id, tag, name, sub);
 CREATE INDEX IF NOT EXISTS entries_expiry ON entries (expires_ms) WHERE expires_ms IS NOT NULL;
@@ -96,6 +97,20 @@ CREATE TRIGGER IF NOT EXISTS entry_upd AFTER UPDATE OF content_id ON entries
   WHEN OLD.content_id IS NOT NEW.content_id BEGIN
   UPDATE contents SET refs = refs + 1 WHERE content_id = NEW.content_id;
   UPDATE contents SET refs = refs - 1 WHERE content_id = OLD.content_id; END;
+-- Page objects and views are owned by exactly one entry. When an entry stops owning one (deleted,
+-- or replaced by an upsert), the id is queued here; PageStore.releasePending drops them, so every
+-- deletion path (including container drops and purges) releases page data without knowing of it.
+CREATE TABLE IF NOT EXISTS page_releases (release_id INTEGER PRIMARY KEY, object_id INTEGER, view_id INTEGER);
+CREATE TRIGGER IF NOT EXISTS entry_page_del AFTER DELETE ON entries
+  WHEN OLD.page_object IS NOT NULL OR OLD.page_view IS NOT NULL BEGIN
+  INSERT INTO page_releases (object_id, view_id) VALUES (OLD.page_object, OLD.page_view); END;
+CREATE TRIGGER IF NOT EXISTS entry_page_upd AFTER UPDATE OF page_object, page_view ON entries
+  WHEN (OLD.page_object IS NOT NULL AND OLD.page_object IS NOT NEW.page_object)
+    OR (OLD.page_view IS NOT NULL AND OLD.page_view IS NOT NEW.page_view) BEGIN
+  INSERT INTO page_releases (object_id, view_id) VALUES (
+    CASE WHEN OLD.page_object IS NOT NEW.page_object THEN OLD.page_object END,
+    CASE WHEN OLD.page_view IS NOT NEW.page_view THEN OLD.page_view END); END;
+
 CREATE TRIGGER IF NOT EXISTS content_zero AFTER UPDATE OF refs ON contents WHEN NEW.refs <= 0 BEGIN
   DELETE FROM contents WHERE content_id = NEW.content_id; END;
 CREATE TRIGGER IF NOT EXISTS content_del AFTER DELETE ON contents BEGIN

@@ -152,6 +152,16 @@ export class MetaPageStore implements PageStore {
     await tx.updatePageLineage(lineage.lineageId, { headSeq: seq, live: false });
   }
 
+  async releasePending(tx: MetaWriter, limit: number): Promise<number> {
+    const releases = await tx.listPageReleases(limit);
+    for (const release of releases) {
+      if (release.viewId !== null) await this.dropView(tx, release.viewId as PageViewId);
+      if (release.objectId !== null) await this.dropObject(tx, release.objectId as PageObjectId);
+      await tx.deletePageRelease(release.releaseId);
+    }
+    return releases.length;
+  }
+
   async describe(tx: MetaReader, source: PageSource): Promise<PageSourceInfo> {
     const { lineageId, sizeBytes } = await resolve(tx, source);
     return { lineageId, sizeBytes };

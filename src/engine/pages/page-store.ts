@@ -75,6 +75,8 @@ export interface PageStore {
   /** Views stay readable after their object is dropped; bytes nothing references become garbage. */
   dropView(tx: MetaWriter, viewId: PageViewId): Promise<void>;
   dropObject(tx: MetaWriter, objectId: PageObjectId): Promise<void>;
+  /** Drops up to `limit` objects and views that entries no longer own (MetaReader.listPageReleases). */
+  releasePending(tx: MetaWriter, limit: number): Promise<number>;
 
   describe(tx: MetaReader, source: PageSource): Promise<PageSourceInfo>;
   read(tx: MetaReader, source: PageSource, range: ByteRange): Promise<PageSpan[]>;
