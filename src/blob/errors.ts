@@ -22,7 +22,8 @@ export type BlobErrorCode =
   | 'SnapshotsPresent' | 'OperationNotAllowedOnRootBlob'
   | 'BlobArchived' | 'InvalidBlobTier' | 'BlobBeingRehydrated'
   | 'InvalidPageRange' | 'SequenceNumberConditionNotMet' | 'SequenceNumberIncrementTooLarge'
-  | 'PreviousSnapshotNotFound' | 'PreviousSnapshotCannotBeNewer' | 'BlobOverwritten';
+  | 'PreviousSnapshotNotFound' | 'PreviousSnapshotCannotBeNewer' | 'BlobOverwritten'
+  | 'BlobIsSealed' | 'AppendPositionConditionNotMet' | 'MaxBlobSizeConditionNotMet';
 
 export class BlobError extends ServiceError<BlobErrorCode> {}
 

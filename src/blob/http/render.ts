@@ -76,6 +76,10 @@ export function setBlobHeaders(out: OutgoingHttpHeaders, blob: BlobView, kind: '
   out['Accept-Ranges'] = 'bytes';
   if (kind === 'properties' && blob.tier !== undefined) setTierHeaders(out, blob.tier);
   if (blob.sequenceNumber !== undefined) out['x-ms-blob-sequence-number'] = String(blob.sequenceNumber);
+  if (blob.append !== undefined) {
+    out['x-ms-blob-committed-block-count'] = String(blob.append.committedBlockCount);
+    if (blob.append.sealed) out['x-ms-blob-sealed'] = 'true';
+  }
 }
 
 function setTierHeaders(out: OutgoingHttpHeaders, tier: NonNullable<BlobView['tier']>): void {
@@ -202,7 +206,8 @@ function renderBlobEntry(blob: BlobView, options: BlobListOptions): string {
     + (blob.tier ? renderTierElements(blob.tier) : '')
     + renderLeaseElements(blob.lease)
     + '<ServerEncrypted>true</ServerEncrypted>'
-    + (blob.deleted ? el('DeletedTime', formatRfc1123(blob.deleted.deletedMs)) + el('RemainingRetentionDays', blob.deleted.remainingDays) : '');
+    + (blob.deleted ? el('DeletedTime', formatRfc1123(blob.deleted.deletedMs)) + el('RemainingRetentionDays', blob.deleted.remainingDays) : '')
+    + (blob.append?.sealed ? '<Sealed>true</Sealed>' : '');
   if (options.includeCopy && blob.copy !== null) xml += renderCopyElements(blob.copy);
   xml += '</Properties>';
   if (options.includeMetadata) xml += renderMetadata(blob.metadata);

@@ -30,6 +30,7 @@ import {
 } from './handlers/blob-write.js';
 import { abortCopy, copyBlob, copyBlobFromUrl, putBlobFromUrl, putBlockFromUrl } from './handlers/blob-copy.js';
 import { createPageBlob, getPageRanges, putPage, resizePageBlob, updateSequenceNumber } from './handlers/page-blob.js';
+import { appendBlock, createAppendBlob, sealAppendBlob } from './handlers/append-blob.js';
 
 export type Handler = (ctx: RequestContext) => Promise<Reply>;
 
@@ -126,7 +127,7 @@ export const ROUTES = [
   { level: 'blob', method: 'PUT', when: [COPY_SOURCE], operation: 'Copy Blob', handler: copyBlob, sas: B('w') },
   { level: 'blob', method: 'PUT', when: [{ header: 'x-ms-blob-type', is: 'BlockBlob' }], operation: 'Put Blob', handler: putBlob, sas: B('w') },
   { level: 'blob', method: 'PUT', when: [{ header: 'x-ms-blob-type', is: 'PageBlob' }], operation: 'Put Blob (page blob)', handler: createPageBlob, sas: B('w') },
-  { level: 'blob', method: 'PUT', when: [{ header: 'x-ms-blob-type', is: 'AppendBlob' }], operation: 'Put Blob (append blob)' },
+  { level: 'blob', method: 'PUT', when: [{ header: 'x-ms-blob-type', is: 'AppendBlob' }], operation: 'Put Blob (append blob)', handler: createAppendBlob, sas: B('w') },
   { level: 'blob', method: 'PUT', operation: 'Put Blob', handler: putBlobWithoutType, sas: B('w') },
 
   { level: 'blob', method: 'GET', operation: 'Get Blob', handler: getBlob, anonymous: 'blob', selectable: true, sas: B('r') },
@@ -158,8 +159,8 @@ export const ROUTES = [
   { level: 'blob', method: 'GET', comp: 'pagelist', operation: 'Get Page Ranges', handler: getPageRanges, selectable: true, sas: B('r'), anonymous: 'blob' },
   { level: 'blob', method: 'PUT', comp: 'incrementalcopy', operation: 'Incremental Copy Blob' },
   { level: 'blob', method: 'PUT', comp: 'appendblock', when: [COPY_SOURCE], operation: 'Append Block From URL' },
-  { level: 'blob', method: 'PUT', comp: 'appendblock', operation: 'Append Block' },
-  { level: 'blob', method: 'PUT', comp: 'seal', operation: 'Seal Append Blob' },
+  { level: 'blob', method: 'PUT', comp: 'appendblock', operation: 'Append Block', handler: appendBlock, sas: B('a') },
+  { level: 'blob', method: 'PUT', comp: 'seal', operation: 'Seal Append Blob', handler: sealAppendBlob, sas: B('w') },
   { level: 'blob', method: 'GET', comp: 'tags', operation: 'Get Blob Tags', selectable: true },
   { level: 'blob', method: 'PUT', comp: 'tags', operation: 'Set Blob Tags', selectable: true },
   { level: 'blob', method: 'PUT', comp: 'expiry', operation: 'Set Blob Expiry' },

@@ -8,6 +8,7 @@ import type {
 } from './model.js';
 import type { PageRangesResult, PageWriteOptions, SequenceAction } from './page-blobs.js';
 import type { PreviousSnapshot } from './blobs.js';
+import type { AppendConditions, AppendResult } from './append-blobs.js';
 
 /** [start, end) byte range of a page blob, 512-aligned. */
 export interface PageRange {
@@ -16,7 +17,7 @@ export interface PageRange {
 }
 
 export type PageWriteResult = WriteResult & { sequenceNumber: number };
-export type { PageRangesResult, PageWriteOptions, SequenceAction, PreviousSnapshot };
+export type { PageRangesResult, PageWriteOptions, SequenceAction, PreviousSnapshot, AppendConditions, AppendResult };
 
 export interface BlobApi {
   // Account
@@ -61,6 +62,11 @@ export interface BlobApi {
   putBlobFromUrl(ref: BlobRef, source: CopySource, options: { headers?: BlobHttpHeaders; metadata: Metadata; conditions: Conditions; leaseId?: string; copySourceProperties: boolean }, now: number): Promise<WriteResult>;
   abortCopy(ref: BlobRef, copyId: string, options: { leaseId?: string }, now: number): Promise<void>;
   leaseBlob(ref: BlobRef, action: LeaseAction, conditions: Conditions, now: number): Promise<LeaseResult>;
+
+  // Append blobs
+  createAppendBlob(ref: BlobRef, request: { headers: BlobHttpHeaders; metadata: Metadata; conditions: Conditions; leaseId?: string }, now: number): Promise<WriteResult>;
+  appendBlock(ref: BlobRef, body: BodySource, options: { conditions: Conditions; leaseId?: string; append: AppendConditions }, now: number): Promise<AppendResult>;
+  sealAppendBlob(ref: BlobRef, options: { conditions: Conditions; leaseId?: string; append: AppendConditions }, now: number): Promise<WriteResult>;
 
   // Page blobs
   createPageBlob(

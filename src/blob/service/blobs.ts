@@ -21,6 +21,7 @@ import { readDataProtection } from './containers.js';
 import { deleteCurrent, deleteEntryOrSoftly, liveSnapshots, takeSnapshot, undeleteAll, writeCurrent, type HistoryContext, type WriteKind } from './history.js';
 import { normalizeTimeId, type TimeIds } from './time-ids.js';
 import { changeTier, checkOnline, isArchived, settleTier, type RehydrationTimes } from './tiers.js';
+import { AppendBlobs } from './append-blobs.js';
 import { checkPageSize, createPageObject, pageSourceOf, spansBuffer, spansStream, PageBlobs, type PageRangesResult, type PageWriteOptions } from './page-blobs.js';
 import type { PageStore, PageViewId } from '../../engine/pages/page-store.js';
 import type {
@@ -65,9 +66,11 @@ export interface PreviousSnapshot {
 
 export class Blobs {
   readonly pageBlobs: PageBlobs;
+  readonly appendBlobs: AppendBlobs;
 
   constructor(private readonly deps: BlobDeps) {
     this.pageBlobs = new PageBlobs(deps);
+    this.appendBlobs = new AppendBlobs(deps);
   }
 
   async putBlob(ref: BlobRef, request: PutBlobRequest, now: number): Promise<WriteResult> {
@@ -327,6 +330,21 @@ export class Blobs {
   async #copyPages(tx: MetaWriter, source: EntryRecord): Promise<number | null> {
     if (blobAttrs(source.attrs).blobType !== 'PageBlob') return null;
     return this.deps.pages.branch(tx, pageSourceOf(source));
+  }
+
+  /** Put Blob with x-ms-blob-type: AppendBlob: an empty append blob. */
+  async createAppendBlob(
+    ref: BlobRef, request: { headers: BlobHttpHeaders; metadata: Metadata; conditions: Conditions; leaseId?: string }, now: number,
+  ): Promise<WriteResult> {
+    checkBlobName(ref.blob);
+    checkMetadata(request.metadata);
+    return this.deps.meta.write(async (tx) => {
+      const { bucket, current } = await this.#target(tx, ref, request.conditions, request.leaseId, now);
+      const contentId = await tx.createContent([]);
+      const attrs: BlobAttrs = { ...this.#newAttrs(current, request.headers, request.metadata, now), blobType: 'AppendBlob', committedBlockCount: 0 };
+      const versionId = await this.#commit(tx, bucket, ref, attrs, { contentId, sizeBytes: 0 }, now);
+      return { etag: attrs.etag, lastModifiedMs: now, versionId };
+    });
   }
 
   /** Put Blob with x-ms-blob-type: PageBlob: an all-empty page blob of the declared size. */

@@ -95,6 +95,8 @@ export interface BlobView {
   hasVersionsOnly?: boolean;
   /** Page blobs only. */
   sequenceNumber?: number;
+  /** Append blobs only. */
+  append?: { committedBlockCount: number; sealed: boolean };
   /** Block blobs only. */
   tier?: { tier: AccessTier; inferred: boolean; changedMs?: number; rehydrating?: { to: AccessTier; priority: RehydratePriority } };
 }

@@ -75,6 +75,9 @@ export interface BlobAttrs {
   rehydrate?: { to: AccessTier; priority: RehydratePriority; completesMs: number };
   /** Page blobs: x-ms-blob-sequence-number. */
   sequenceNumber?: number;
+  /** Append blobs: x-ms-blob-committed-block-count, and whether the blob is sealed. */
+  committedBlockCount?: number;
+  sealed?: boolean;
 }
 
 // The engine stores attrs as JSON; these casts are the one place the shapes are asserted.
@@ -114,6 +117,7 @@ export function blobView(entry: EntryRecord, now: number): BlobView {
     deleted: attrs.deleted ? { deletedMs: attrs.deleted.deletedMs, remainingDays: remainingDays(attrs.deleted.expiresMs, now) } : undefined,
     tier: attrs.blobType === 'BlockBlob' ? tierOf(attrs, now) : undefined,
     sequenceNumber: attrs.blobType === 'PageBlob' ? attrs.sequenceNumber ?? 0 : undefined,
+    append: attrs.blobType === 'AppendBlob' ? { committedBlockCount: attrs.committedBlockCount ?? 0, sealed: attrs.sealed === true } : undefined,
   };
 }
 

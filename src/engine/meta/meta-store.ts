@@ -218,6 +218,12 @@ export interface MetaWriter extends MetaReader {
   deleteEntry(bucketId: number, name: string, sub: string): Promise<void>;
   deletePageRelease(releaseId: number): Promise<void>;
   createContent(parts: ReadonlyArray<{ label: string; blockId: number }>): Promise<number>;
+  /**
+   * Appends a part to a content that exactly one entry references (an append blob's own content).
+   * Returns false, changing nothing, if the content is shared (a snapshot or version points at it
+   * too): the caller then copies it first, so shared contents stay immutable.
+   */
+  appendToContent(contentId: number, part: { label: string; blockId: number }): Promise<boolean>;
   /** A block made of pieces: extent chunks, or small bytes kept inline in the metadata store. */
   createBlock(pieces: readonly Piece[]): Promise<number>;
   /** Stage a part under a label, replacing an earlier part with the same label. */

@@ -303,6 +303,14 @@ class SqliteTx implements MetaWriter {
     return rows.map((r) => ({ label: r.label as string, blockId: r.block_id as number, sizeBytes: r.size_bytes as number }));
   }
 
+  async appendToContent(contentId: number, part: { label: string; blockId: number }): Promise<boolean> {
+    const row = this.#stmt('SELECT refs FROM contents WHERE content_id = ?').get(contentId) as Row | undefined;
+    if (!row || (row.refs as number) !== 1) return false;
+    const next = this.#stmt('SELECT COALESCE(MAX(idx), -1) + 1 AS idx FROM content_parts WHERE content_id = ?').get(contentId) as Row;
+    this.#stmt('INSERT INTO content_parts (content_id, idx, label, block_id) VALUES (?, ?, ?, ?)').run(contentId, next.idx as number, part.label, part.blockId);
+    return true;
+  }
+
   async createContent(parts: ReadonlyArray<{ label: string; blockId: number }>): Promise<number> {
     const contentId = Number(this.#stmt('INSERT INTO contents (refs) VALUES (0)').run().lastInsertRowid);
     const insert = this.#stmt('INSERT INTO content_parts (content_id, idx, label, block_id) VALUES (?, ?, ?, ?)');
