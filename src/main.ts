@@ -33,7 +33,7 @@ export interface Nimbus {
   armDevToken: string;
   armDevTokenPath: string;
   api: BlobApi;
-  /** Runs background work now (purge of expired soft-deleted data, then garbage collection). */
+  /** Runs background work now (due lifecycle policies, purge of expired soft-deleted data, then garbage collection). */
   runDue(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -55,7 +55,7 @@ export async function startNimbus(config: NimbusConfig, options: StartOptions = 
   const groups = new ResourceGroups(managementState);
   const storageAccounts = new StorageAccounts({ state: managementState, groups, registry: accounts, builtIns });
   const pages = new MetaPageStore();
-  const api = createBlobService({ meta, blocks, pages });
+  const api = createBlobService({ meta, blocks, pages, lifecycle: { intervalMs: config.lifecycleIntervalMs } });
   const blobServer = createServer({ keepAliveTimeout: 65_000 }, createBlobHandler({ api, accounts, clock, wallClock: new SystemClock(), logger }));
   const blobPort = await listen(blobServer, config.host, config.blobPort);
   const arm = await startArmEndpoint({ config, groups, accounts: storageAccounts, blob: api, clock, logger, blobPort })
@@ -75,12 +75,21 @@ export async function startNimbus(config: NimbusConfig, options: StartOptions = 
     const purged = await api.purgeExpired(clock.nowMs());
     if (purged.entries + purged.containers > 0) logger.log('info', 'purge', { ...purged });
   };
+  // Lifecycle management: each account's policy runs once per lifecycleIntervalMs (checked every minute).
+  const runLifecycle = async () => {
+    for (const report of await api.runLifecycleDue(clock.nowMs())) {
+      logger.log('info', 'lifecycle', { account: report.account, ...report.counts, objectsScanned: report.objectsScanned });
+    }
+  };
   await runGc();
   const stopGc = every(config.gcIntervalMs, () => {
     runGc().catch((error: unknown) => logger.log('error', 'gc-failed', { error: String(error) }));
   });
   const stopPurge = every(60_000, () => {
-    runPurge().catch((error: unknown) => logger.log('error', 'purge-failed', { error: String(error) }));
+    runLifecycle()
+      .catch((error: unknown) => logger.log('error', 'lifecycle-failed', { error: String(error) }))
+      .then(runPurge)
+      .catch((error: unknown) => logger.log('error', 'purge-failed', { error: String(error) }));
   });
   const serverFile = join(config.dataDir, 'server.json');
   writeFileSync(serverFile, JSON.stringify({
@@ -99,6 +108,7 @@ export async function startNimbus(config: NimbusConfig, options: StartOptions = 
     armDevTokenPath: arm.devTokenPath,
     api,
     runDue: async () => {
+      await runLifecycle();
       await runPurge();
       await runGc();
     },

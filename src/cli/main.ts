@@ -1,14 +1,19 @@
-// The `nimbus` command. `nimbus serve` starts every listener with embedded defaults.
+// The `nimbus` command. `nimbus serve` starts every listener with embedded defaults; `nimbus account …`
+// reads and flips a running server's data-protection switches through its management endpoint.
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../platform/config.js';
 import { startNimbus } from '../main.js';
 import { DEV_ACCOUNT, DEV_ACCOUNT_KEY } from '../blob/service/accounts.js';
+import { DEV_PRINCIPAL } from '../arm/principals.js';
+import { ACCOUNT_USAGE, accountCommand } from './account.js';
+import { ArmCallError, CliError } from './arm-client.js';
 
 const USAGE = `usage: nimbus serve [--data-dir DIR] [--host HOST] [--blob-port N] [--arm-port N] [--imds-port N]
                     [--nbd-port N] [--portal-port N] [--config FILE] [--log-level debug|info|warn|error] [--verbose]
                     [--durability fsync|process]
 Environment: NIMBUS_DATA_DIR, NIMBUS_HOST, NIMBUS_BLOB_PORT, NIMBUS_ARM_PORT, NIMBUS_IMDS_PORT, NIMBUS_NBD_PORT,
-             NIMBUS_PORTAL_PORT, NIMBUS_CONFIG, NIMBUS_LOG_LEVEL, NIMBUS_DURABILITY`;
+             NIMBUS_PORTAL_PORT, NIMBUS_CONFIG, NIMBUS_LOG_LEVEL, NIMBUS_DURABILITY
+${ACCOUNT_USAGE}`;
 
 async function serve(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -31,6 +36,10 @@ async function serve(argv: string[]): Promise<void> {
         `  Connection string (development account):`,
         `    DefaultEndpointsProtocol=http;AccountName=${DEV_ACCOUNT};AccountKey=${DEV_ACCOUNT_KEY};BlobEndpoint=${blobEndpoint};`,
         `  or simply: UseDevelopmentStorage=true`,
+        `  Management (ARM) endpoint: ${nimbus.armUrl}   (token issuer: ${nimbus.armUrl}/{tenant}/oauth2/v2.0/token)`,
+        `    trust its certificate:   NODE_EXTRA_CA_CERTS=${nimbus.armCaPath}`,
+        `    development principal:   tenant ${DEV_PRINCIPAL.tenantId}, client ${DEV_PRINCIPAL.clientId}, secret ${DEV_PRINCIPAL.clientSecret}`,
+        `    development token:       Authorization: Bearer $(cat ${nimbus.armDevTokenPath})`,
         '',
       ].join('\n'),
     );
@@ -55,11 +64,16 @@ async function serve(argv: string[]): Promise<void> {
 async function main(): Promise<void> {
   const [command, ...rest] = process.argv.slice(2);
   if (command === 'serve' || command === undefined) return serve(rest);
+  if (command === 'account') return accountCommand(rest, process.env, (line) => process.stdout.write(`${line}\n`));
   process.stderr.write(`${USAGE}\n`);
   process.exit(command === 'help' || command === '--help' ? 0 : 2);
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`nimbus: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
+  // Usage mistakes exit 2; a refused or failed operation exits 1. Either way one clear line.
+  const usage = (error instanceof CliError && error.exitCode === 2)
+    || (error instanceof Error && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'));
+  const message = error instanceof ArmCallError ? `the server refused: ${error.message}` : error instanceof Error ? error.message : String(error);
+  process.stderr.write(`nimbus: ${message}\n`);
+  process.exit(usage ? 2 : 1);
 });

@@ -10,6 +10,13 @@ export interface AccountSetting {
   keys: string[];
 }
 
+/** A service principal that may get management tokens (client credentials grant). */
+export interface ServicePrincipalSetting {
+  tenantId: string;
+  clientId: string;
+  clientSecret: string;
+}
+
 export interface NimbusConfig {
   host: string;
   blobPort: number;
@@ -25,7 +32,13 @@ export interface NimbusConfig {
   accounts: AccountSetting[];
   /** Set false to drop devstoreaccount1. */
   devAccount: boolean;
+  /** Principals besides the development one (src/arm/principals.ts). */
+  servicePrincipals: ServicePrincipalSetting[];
+  /** Set false to drop the published development principal. */
+  devPrincipal: boolean;
   gcIntervalMs: number;
+  /** How often each account's lifecycle management policy runs (Azure: about once a day). */
+  lifecycleIntervalMs: number;
 }
 
 export const DEFAULT_CONFIG: NimbusConfig = {
@@ -40,7 +53,10 @@ export const DEFAULT_CONFIG: NimbusConfig = {
   durability: 'fsync',
   accounts: [],
   devAccount: true,
+  servicePrincipals: [],
+  devPrincipal: true,
   gcIntervalMs: 5 * 60_000,
+  lifecycleIntervalMs: 86_400_000,
 };
 
 type Flags = Partial<Record<string, string | boolean>>;

@@ -13,6 +13,9 @@ import { DEV_ACCOUNT, DEV_ACCOUNT_KEY } from '../../src/blob/service/accounts.js
 export interface TestServer {
   nimbus: Nimbus;
   blobUrl: string;
+  /** Management endpoint (HTTPS); its CA is armCaPem (see helpers/arm.ts for SDK clients). */
+  armUrl: string;
+  armCaPem: string;
   dataDir: string;
   clock: ManualClock;
   credential: StorageSharedKeyCredential;
@@ -25,13 +28,13 @@ export interface TestServer {
 export async function startTestServer(overrides: Partial<NimbusConfig> = {}): Promise<TestServer> {
   const dataDir = overrides.dataDir ?? mkdtempSync(join(tmpdir(), 'nimbus-test-'));
   const clock = new ManualClock();
-  const config: NimbusConfig = { ...DEFAULT_CONFIG, blobPort: 0, durability: 'process', ...overrides, dataDir };
+  const config: NimbusConfig = { ...DEFAULT_CONFIG, blobPort: 0, armPort: 0, durability: 'process', ...overrides, dataDir };
   const nimbus = await startNimbus(config, { clock, logger: createLogger('warn') });
   const credential = new StorageSharedKeyCredential(DEV_ACCOUNT, DEV_ACCOUNT_KEY);
   const blobUrl = nimbus.blobUrl;
   const serviceClient = new BlobServiceClient(blobUrl, credential, { retryOptions: { maxTries: 1 } });
   return {
-    nimbus, blobUrl, dataDir, clock, credential, serviceClient,
+    nimbus, blobUrl, armUrl: nimbus.armUrl, armCaPem: nimbus.armCaPem, dataDir, clock, credential, serviceClient,
     connectionString: `DefaultEndpointsProtocol=http;AccountName=${DEV_ACCOUNT};AccountKey=${DEV_ACCOUNT_KEY};BlobEndpoint=${blobUrl};`,
     runDue: () => nimbus.runDue(),
     async stop() {
