@@ -1,9 +1,8 @@
 // Composition root: builds engine → services → adapters from a config and starts listeners.
 // The only place that wires things together; tests call startNimbus() with a ManualClock.
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import { mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { SqliteMetaStore } from './engine/meta/sqlite-meta-store.js';
 import { ExtentBlockStore } from './engine/blocks/extent-block-store.js';
 import { collectGarbage } from './engine/gc.js';
@@ -19,6 +18,7 @@ import { SystemClock, every, type Clock } from './platform/clock.js';
 import { createLogger, type Logger } from './platform/log.js';
 import type { NimbusConfig } from './platform/config.js';
 import type { BlobApi } from './blob/service/api.js';
+import { close, listen } from './platform/listen.js';
 
 export interface Nimbus {
   blobPort: number;
@@ -124,16 +124,3 @@ export async function startNimbus(config: NimbusConfig, options: StartOptions = 
   };
 }
 
-function listen(server: Server, host: string, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
-  });
-}
-
-function close(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
-}

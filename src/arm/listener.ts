@@ -1,8 +1,7 @@
 // Starts the management endpoint: loads (or makes) its certificate, token key and development token
 // from the data dir, builds the token issuer, and listens with HTTPS on the ARM port. main.ts calls this
 // once; everything the endpoint needs arrives as arguments.
-import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:https';
 import type { ResourceGroups } from '../accounts/resource-groups.js';
 import type { StorageAccounts } from '../accounts/storage-accounts.js';
 import type { BlobApi } from '../blob/service/api.js';
@@ -13,6 +12,7 @@ import { loadArmCredentials } from './credentials.js';
 import { principalsFrom } from './principals.js';
 import { createArmHandler } from './server.js';
 import { TokenIssuer } from './tokens.js';
+import { close, listen } from '../platform/listen.js';
 
 export interface ArmEndpoint {
   port: number;
@@ -59,16 +59,3 @@ function clientHost(host: string): string {
   return host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
 }
 
-function listen(server: Server, host: string, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
-  });
-}
-
-function close(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
-}

@@ -240,10 +240,7 @@ export class Blobs {
       if (options.selector?.snapshot !== undefined || options.selector?.versionId !== undefined) {
         return this.#deleteSelected(ctx, options);
       }
-      const current = await liveCurrent(tx, bucket.bucketId, ref.blob);
-      if (!current) fail('BlobNotFound');
-      const attrs = blobAttrs(current.attrs);
-      checkConditions(options.conditions, attrs, 'write');
+      const { current, attrs } = await existingBlob(tx, bucket, ref, options.conditions);
       checkWriteLease(attrs.lease, options.leaseId, now, 'blob');
       const snapshots = await liveSnapshots(ctx);
       if (snapshots.length > 0 && options.deleteSnapshots === undefined) fail('SnapshotsPresent');
@@ -281,10 +278,7 @@ export class Blobs {
     if (options.metadata) checkMetadata(options.metadata);
     return this.deps.meta.write(async (tx) => {
       const bucket = await findContainer(tx, ref);
-      const current = await liveCurrent(tx, bucket.bucketId, ref.blob);
-      if (!current) fail('BlobNotFound');
-      const attrs = blobAttrs(current.attrs);
-      checkConditions(options.conditions, attrs, 'write');
+      const { current, attrs } = await existingBlob(tx, bucket, ref, options.conditions);
       checkReadLease(attrs.lease, options.leaseId, now, 'blob');
       checkOnline(attrs, now);
       const { snapshot, versionId } = await takeSnapshot(await this.#history(tx, bucket, ref, now), current, options.metadata);
@@ -468,10 +462,7 @@ export class Blobs {
   async leaseBlob(ref: BlobRef, action: LeaseAction, conditions: Conditions, now: number): Promise<LeaseResult> {
     return this.deps.meta.write(async (tx) => {
       const bucket = await findContainer(tx, ref);
-      const current = await liveCurrent(tx, bucket.bucketId, ref.blob);
-      if (!current) fail('BlobNotFound');
-      const attrs = blobAttrs(current.attrs);
-      checkConditions(conditions, attrs, 'write');
+      const { current, attrs } = await existingBlob(tx, bucket, ref, conditions);
       const result = applyLeaseAction(attrs.lease, action, now);
       await tx.putEntry({ ...current, attrs: toJson({ ...attrs, lease: result.lease }) });
       return { etag: attrs.etag, lastModifiedMs: attrs.lastModifiedMs, leaseId: result.leaseId, leaseTimeSec: result.leaseTimeSec };
@@ -565,10 +556,7 @@ export class Blobs {
   ): Promise<WriteResult> {
     return this.deps.meta.write(async (tx) => {
       const bucket = await findContainer(tx, ref);
-      const current = await liveCurrent(tx, bucket.bucketId, ref.blob);
-      if (!current) fail('BlobNotFound');
-      const attrs = blobAttrs(current.attrs);
-      checkConditions(options.conditions, attrs, 'write');
+      const { current, attrs } = await existingBlob(tx, bucket, ref, options.conditions);
       checkWriteLease(attrs.lease, options.leaseId, now, 'blob');
       const next = { ...settleTier(change(attrs), now), etag: this.deps.etags.next(now), lastModifiedMs: now };
       if (kind === undefined) {
@@ -580,6 +568,15 @@ export class Blobs {
       return { etag: next.etag, lastModifiedMs: now, versionId };
     });
   }
+}
+
+/** The live current blob a change addresses, with the write conditions checked against it. */
+async function existingBlob(tx: MetaReader, bucket: BucketRecord, ref: BlobRef, conditions: Conditions): Promise<{ current: EntryRecord; attrs: BlobAttrs }> {
+  const current = await liveCurrent(tx, bucket.bucketId, ref.blob);
+  if (!current) fail('BlobNotFound');
+  const attrs = blobAttrs(current.attrs);
+  checkConditions(conditions, attrs, 'write');
+  return { current, attrs };
 }
 
 /** The current blob of a name, unless it is soft-deleted. */

@@ -27,6 +27,7 @@ import {
   TAG_SNAPSHOT, TAG_VERSION, VERSION_PREFIX, type BlobAttrs, type SoftDeleted,
 } from './records.js';
 import { timeIdOf, type TimeIds } from './time-ids.js';
+import { isArchived } from './tiers.js';
 
 const DAY_MS = 86_400_000;
 
@@ -63,7 +64,8 @@ export async function writeCurrent(ctx: HistoryContext, next: NewState, kind: Wr
   const previous = current ? blobAttrs(current.attrs) : undefined;
   if (current && previous) {
     if (protection.versioning || previous.versionId !== undefined) await keepAsVersion(ctx, current);
-    else if (protection.deleteRetention.enabled && kind === 'overwrite') await keepAsDeletedSnapshot(ctx, current);
+    // Overwriting an archived blob is not protected by soft delete (Azure's rule).
+    else if (protection.deleteRetention.enabled && kind === 'overwrite' && !isArchived(previous, ctx.now)) await keepAsDeletedSnapshot(ctx, current);
   }
   const versionId = protection.versioning ? await nextVersionId(ctx, previous) : undefined;
   const attrs: BlobAttrs = { ...next.attrs, versionId, snapshot: undefined, deleted: undefined };
