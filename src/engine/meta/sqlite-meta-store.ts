@@ -13,7 +13,7 @@ import { GroupSync } from '../group-sync.js';
 import { soon } from '../../platform/clock.js';
 import { SCHEMA_SQL, SCHEMA_VERSION, SWEEP_SQL } from './sqlite-schema.js';
 import type {
-  BucketQuery, BucketRecord, ContentPart, EntryQuery, EntryRecord, ExtentUsage, Json, JsonObject,
+  BlockFootprint, BucketQuery, BucketRecord, ContentPart, EntryQuery, EntryRecord, ExtentUsage, Json, JsonObject,
   MetaReader, MetaStore, MetaWriter, NameQuery, PageRelease, StagedPart,
 } from './meta-store.js';
 import { isInline, type ChunkRef, type Piece } from '../blocks/block-store.js';
@@ -34,6 +34,8 @@ export interface SqliteMetaStoreOptions {
 type Row = Record<string, unknown>;
 
 const BATCH_WRITES_MAX = 256;
+/** Billing: block ids looked up per statement. */
+const FOOTPRINT_BATCH = 500;
 
 interface PendingWrite {
   fn: (tx: MetaWriter) => Promise<unknown>;
@@ -48,6 +50,8 @@ export class SqliteMetaStore implements MetaStore {
   readonly #groupSync: GroupSync;
   readonly #writeSide: SqliteTx;
   readonly #readSide: SqliteTx;
+  /** Transaction control statements, prepared once (they run several times per request). */
+  readonly #control: { begin: Statement; savepoint: Statement; release: Statement; rollbackTo: Statement; commit: Statement };
   #pending: PendingWrite[] = [];
   #drained = true;
   #draining: Promise<void> = Promise.resolve();
@@ -63,6 +67,13 @@ export class SqliteMetaStore implements MetaStore {
     this.#reader = new Database(options.path, { readonly: true });
     this.#reader.pragma('cache_size = -65536');
     this.#writeSide = new SqliteTx(this.#writer);
+    this.#control = {
+      begin: this.#writer.prepare('BEGIN IMMEDIATE'),
+      savepoint: this.#writer.prepare('SAVEPOINT w'),
+      release: this.#writer.prepare('RELEASE w'),
+      rollbackTo: this.#writer.prepare('ROLLBACK TO w'),
+      commit: this.#writer.prepare('COMMIT'),
+    };
     this.#readSide = new SqliteTx(this.#reader);
     const durable = (options.durability ?? 'fsync') === 'fsync';
     this.#walFd = durable ? openSync(`${options.path}-wal`, 'r') : undefined;
@@ -119,23 +130,24 @@ export class SqliteMetaStore implements MetaStore {
 
   async #runBatch(batch: PendingWrite[]): Promise<Array<{ ok: boolean; settle(): void; fail(error: unknown): void }>> {
     const db = this.#writer;
-    db.exec('BEGIN IMMEDIATE');
+    const control = this.#control;
+    control.begin.run();
     const outcomes = [];
     for (const write of batch) {
-      db.exec('SAVEPOINT w');
+      control.savepoint.run();
       try {
         const value = await write.fn(this.#writeSide);
-        db.exec('RELEASE w');
+        control.release.run();
         outcomes.push({ ok: true, settle: () => write.resolve(value), fail: write.reject });
       } catch (error) {
-        db.exec('ROLLBACK TO w');
-        db.exec('RELEASE w');
+        control.rollbackTo.run();
+        control.release.run();
         write.reject(error);
         outcomes.push({ ok: false, settle: () => undefined, fail: () => undefined });
       }
     }
     try {
-      db.exec('COMMIT');
+      control.commit.run();
     } catch (error) {
       if (db.inTransaction) db.exec('ROLLBACK');
       for (const o of outcomes) o.fail(error);
@@ -448,6 +460,27 @@ class SqliteTx implements MetaWriter {
   async getBlockPieces(blockId: number): Promise<Piece[]> {
     const rows = this.#stmt('SELECT extent_id, offset, length, data FROM chunks WHERE block_id = ? ORDER BY idx').all(blockId) as Row[];
     return rows.map(toPiece);
+  }
+
+  // ---- billing ----
+
+  async blockFootprints(blockIds: readonly number[]): Promise<BlockFootprint[]> {
+    const byBlock = new Map<number, BlockFootprint>();
+    const unique = [...new Set(blockIds)];
+    for (let i = 0; i < unique.length; i += FOOTPRINT_BATCH) {
+      const batch = unique.slice(i, i + FOOTPRINT_BATCH);
+      // One statement whatever the batch size: the ids travel as a JSON array.
+      const rows = this.#stmt('SELECT block_id, extent_id, offset, length FROM chunks WHERE block_id IN (SELECT value FROM json_each(?)) ORDER BY block_id, idx')
+        .all(JSON.stringify(batch)) as Row[];
+      for (const r of rows) {
+        const blockId = r.block_id as number;
+        const footprint = byBlock.get(blockId) ?? { blockId, chunks: [], inlineBytes: 0 };
+        if (r.extent_id === null) footprint.inlineBytes += r.length as number;
+        else footprint.chunks.push({ extentId: r.extent_id as number, offset: r.offset as number, length: r.length as number });
+        byBlock.set(blockId, footprint);
+      }
+    }
+    return [...byBlock.values()];
   }
 
   async insertPageLineage(sizeBytes: number): Promise<number> {
