@@ -8,6 +8,9 @@ import type {
 } from './model.js';
 import type { PageRangesResult, PageWriteOptions, SequenceAction } from './page-blobs.js';
 import type { PreviousSnapshot } from './blobs.js';
+import type { StoredPolicy } from './lifecycle/policy.js';
+import type { LifecycleRunReport } from './lifecycle/executor.js';
+import type { UsageOptions, UsageReport } from './billing/usage.js';
 import type { AppendConditions, AppendResult } from './append-blobs.js';
 
 /** [start, end) byte range of a page blob, 512-aligned. */
@@ -91,4 +94,19 @@ export interface BlobApi {
 
   /** Whether anonymous reads are allowed (public access level of a live container). */
   publicAccessOf(ref: ContainerRef): Promise<PublicAccess | null>;
+
+  // ---- lifecycle management (lifecycle/) and usage (billing/): management plane and admin ----
+  /** `managementPolicies/default` GET: undefined when the account has none (ARM: 404). */
+  getManagementPolicy(account: string): Promise<StoredPolicy | undefined>;
+  /** PUT: `properties` is the ARM body's properties `{ policy: { rules } }`; throws LifecyclePolicyError. */
+  setManagementPolicy(account: string, properties: unknown, now: number): Promise<StoredPolicy>;
+  /** DELETE: false when there was none. */
+  deleteManagementPolicy(account: string): Promise<boolean>;
+  /** Scheduler step: runs every account's policy that is due (once per configured interval). */
+  runLifecycleDue(now: number): Promise<LifecycleRunReport[]>;
+  /** Admin / CLI trigger: runs the account's policy now; undefined when it has no enabled rule. */
+  runLifecycleNow(account: string, now: number): Promise<LifecycleRunReport | undefined>;
+  lastLifecycleRun(account: string): Promise<LifecycleRunReport | undefined>;
+  /** Billable bytes per tier by Azure's rules, and physically stored bytes, per account and container. */
+  usageReport(account: string, now: number, options?: UsageOptions): Promise<UsageReport>;
 }

@@ -12,6 +12,8 @@ import { TimeIds } from './time-ids.js';
 import { AZURE_REHYDRATION, type RehydrationTimes } from './tiers.js';
 import type { PageStore } from '../../engine/pages/page-store.js';
 import type { ContainerRef, ListBlobsRequest, ListBlobsResult } from './model.js';
+import { Lifecycle, type LifecycleOptions } from './lifecycle/lifecycle.js';
+import { usageReport } from './billing/usage.js';
 
 export interface BlobServiceDeps {
   meta: MetaStore;
@@ -19,12 +21,15 @@ export interface BlobServiceDeps {
   pages: PageStore;
   /** How long rehydration out of Archive takes (default: Azure's figures). */
   rehydration?: RehydrationTimes;
+  /** Lifecycle schedule and report size (default: once a day, 1000 actions per report). */
+  lifecycle?: Partial<LifecycleOptions>;
 }
 
 export function createBlobService(deps: BlobServiceDeps): BlobApi {
   const etags = new EtagSource();
   const containers = new Containers({ meta: deps.meta, etags });
   const blobs = new Blobs({ meta: deps.meta, blocks: deps.blocks, pages: deps.pages, etags, ids: new TimeIds(), rehydration: deps.rehydration ?? AZURE_REHYDRATION });
+  const lifecycle = new Lifecycle({ meta: deps.meta, blobs, options: deps.lifecycle });
   const list = (ref: ContainerRef, request: ListBlobsRequest, now: number): Promise<ListBlobsResult> =>
     deps.meta.read((tx) => listBlobs(tx, ref, request, now));
   return {
@@ -71,5 +76,13 @@ export function createBlobService(deps: BlobServiceDeps): BlobApi {
     putBlobFromUrl: (r, s, o, n) => blobs.putBlobFromUrl(r, s, o, n),
     abortCopy: (r, id, o, n) => blobs.abortCopy(r, id, o, n),
     leaseBlob: (r, a, c, n) => blobs.leaseBlob(r, a, c, n),
+    // ---- lifecycle management and usage ----
+    getManagementPolicy: (a) => lifecycle.getPolicy(a),
+    setManagementPolicy: (a, p, n) => lifecycle.setPolicy(a, p, n),
+    deleteManagementPolicy: (a) => lifecycle.deletePolicy(a),
+    runLifecycleDue: (n) => lifecycle.runDue(n),
+    runLifecycleNow: (a, n) => lifecycle.runNow(a, n),
+    lastLifecycleRun: (a) => lifecycle.lastRun(a),
+    usageReport: (a, n, o) => usageReport({ meta: deps.meta, pages: deps.pages }, a, n, o),
   };
 }

@@ -100,6 +100,13 @@ export interface BucketQuery {
   limit: number;
 }
 
+/** Billing: the physical footprint of one block (chunk refs may be shared with other blocks). */
+export interface BlockFootprint {
+  blockId: number;
+  chunks: ChunkRef[];
+  inlineBytes: number;
+}
+
 export interface ExtentUsage {
   extentId: number;
   liveBytes: number;
@@ -205,6 +212,10 @@ export interface MetaReader {
   pageChanges(lineageId: number, afterSeq: number, uptoSeq: number): Promise<PageChangeRecord[]>;
   /** A block's bytes as pieces in order, inline pieces included. */
   getBlockPieces(blockId: number): Promise<Piece[]>;
+
+  // ---- billing: where blocks' bytes physically are (blob/service/billing/) ----
+  /** For each known block: its extent chunk refs and how many of its bytes are kept inline. */
+  blockFootprints(blockIds: readonly number[]): Promise<BlockFootprint[]>;
 }
 
 export interface MetaWriter extends MetaReader {
