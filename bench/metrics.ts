@@ -13,7 +13,8 @@ export type MetricId =
   | 'upload.mibPerSec' | 'download.mibPerSec' | 'rss.transferPeakMiB'
   | 'list.seconds'
   | 'grow.firstOpsPerSec' | 'grow.fillOpsPerSec' | 'grow.lastOpsPerSec'
-  | 'rss.peakMiB';
+  | 'rss.peakMiB'
+  | 'versions.baseListMs' | 'versions.manyListMs' | 'versions.currentListMs' | 'versions.ratio';
 
 export interface MetricInfo {
   label: string;
@@ -45,6 +46,10 @@ export function metricCatalog(config: BenchConfig): Record<MetricId, MetricInfo>
     'grow.fillOpsPerSec': { label: `PUT ${small} ops/s, fill ${w}→${countLabel(config.growBlobCount - config.growWindowCount)} (c=${config.fillConcurrency})`, better: 'higher', decimals: 0 },
     'grow.lastOpsPerSec': { label: `PUT ${small} ops/s at ${n}, container ${countLabel(config.growBlobCount - config.growWindowCount)}→${n} (${c})`, better: 'higher', decimals: 0 },
     'rss.peakMiB': { label: 'server peak RSS over the run MiB', better: 'lower', decimals: 1 },
+    'versions.baseListMs': { label: 'list 5,000 entries incl. versions, 5,000 blobs × 1 version (ms)', better: 'lower', decimals: 1 },
+    'versions.manyListMs': { label: 'list 5,000 entries incl. versions, one blob with many versions (ms)', better: 'lower', decimals: 1 },
+    'versions.currentListMs': { label: 'list 5,000 current blobs beside one blob with many versions (ms)', better: 'lower', decimals: 1 },
+    'versions.ratio': { label: 'versioned listing cost / one-version listing (≤ 2)', better: 'lower', decimals: 2 },
   };
 }
 
@@ -55,6 +60,7 @@ export const TARGETS: readonly Target[] = [
   { kind: 'speedup', metric: 'download.mibPerSec', atLeast: 2 },
   { kind: 'speedup', metric: 'list.seconds', atLeast: 5 },
   { kind: 'bound', metric: 'rss.transferPeakMiB', server: 'nimbus', atMost: 150 },
+  { kind: 'bound', metric: 'versions.ratio', server: 'nimbus', atMost: 2 },
 ];
 
 /** > 1 means Nimbus is better. */

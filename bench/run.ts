@@ -70,7 +70,7 @@ async function benchServer(server: ServerName, config: BenchConfig, workloads: r
   try {
     for (const workload of workloads) {
       const prefix = `[${server} ${workload.name}]`;
-      const context = { endpoint: running.endpoint, config, rss, log: (line: string) => log(`${prefix} ${line}`) };
+      const context = { endpoint: running.endpoint, server, dataDir: running.dataDir, config, rss, log: (line: string) => log(`${prefix} ${line}`) };
       const cpu = cpuMeter(running.pid);
       try {
         for (const { metric, value, note } of await workload.run(context)) {

@@ -13,9 +13,13 @@ import { createContainer, getBlob, listBlobsPage, putBlock, putBlockBlob, putBlo
 import { PatternVerifier, opsPerSecond, percentileMs, runClosedLoop, seededBytes, stampBlock } from './load.js';
 import type { MetricId } from './metrics.js';
 import type { RssMonitor } from './rss.js';
+import { versionsListing } from './versions.js';
 
 export interface WorkloadContext {
   endpoint: BlobEndpoint;
+  /** Which server runs (some workloads exist only for Nimbus) and its data dir (for its CLI). */
+  server?: string;
+  dataDir?: string;
   config: BenchConfig;
   rss: RssMonitor;
   log: (line: string) => void;
@@ -38,6 +42,7 @@ export const WORKLOADS: readonly Workload[] = [
   { name: 'big-blob', run: bigBlob },
   { name: 'listing', run: listing },
   { name: 'growth', run: growth },
+  { name: 'versions', run: (context) => versionsListing(context, (fn) => withClient(context.endpoint, context.config.fillConcurrency, fn)) },
 ];
 
 /** 1. PUT 4 KiB blobs for a fixed time, then GET the same blobs for a fixed time. */

@@ -155,9 +155,10 @@ export class QemuDriver implements HypervisorDriver {
     await old.qmp.execute('stop');
     vm.runState = 'paused';
     const stopped = monotonicMs();
-    await options.hostWork?.();
-    const worked = monotonicMs();
+    let worked = stopped;
     try {
+      await options.hostWork?.(); // inside the try: a failed host update must not leave the guest stopped
+      worked = monotonicMs();
       next ??= await this.#prepareIncoming(vm, number);
       await old.qmp.execute('migrate', { uri: `unix:${migratePath(vm.layout, number)}` });
       const done = await next.qmp.waitEvent('MIGRATION', (d) => d['status'] === 'completed' || d['status'] === 'failed', MONITOR_TIMEOUT_MS);
