@@ -59,9 +59,10 @@ async function nimbusArgs(blobPort: number, dataDir: string): Promise<string[]> 
   const armPort = await freePort();
   const imdsPort = await freePort();
   return [
-    '--import', 'tsx', 'src/cli/main.ts', 'serve',
+    // The compiled build (`npm run bench` runs tsc first): what `npm start` runs, without tsx in memory.
+    'dist/cli/main.js', 'serve',
     '--blob-port', String(blobPort), '--data-dir', dataDir,
-    '--arm-port', String(armPort), '--imds-port', String(imdsPort),
+    '--arm-port', String(armPort), '--imds-port', String(imdsPort), '--blob-https-port', '0',
   ];
 }
 

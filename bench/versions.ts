@@ -22,7 +22,7 @@ export async function versionsListing(context: WorkloadContext & { dataDir?: str
   if (context.server !== 'nimbus' || context.dataDir === undefined) return [];
   const { config, log } = context;
   const versionCount = config.scale === 'small' ? 10_000 : 100_000;
-  await execFileAsync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'account', 'set', '--data-dir', context.dataDir, '--versioning', 'on']);
+  await execFileAsync(process.execPath, ['dist/cli/main.js', 'account', 'set', '--data-dir', context.dataDir, '--versioning', 'on']);
   const payload = seededBytes(256, 9);
   return withClient(async (client) => {
     await createContainer(client, 'vbase');

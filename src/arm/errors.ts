@@ -13,6 +13,9 @@
 //   it is known, and are for people.
 // - Anything that is not a ServiceError with a row is a bug: 500 InternalServerError, logged.
 import type { AccountErrorCode } from '../accounts/errors.js';
+import type { DiskErrorCode } from '../disks/service/errors.js';
+import type { AuthzErrorCode } from '../authz/errors.js';
+import type { ComputeErrorCode } from '../compute/errors.js';
 import { ServiceError } from '../platform/errors.js';
 
 export interface ArmWireError {
@@ -25,9 +28,10 @@ export type ArmAdapterErrorCode =
   | 'MissingApiVersionParameter' | 'InvalidApiVersionParameter'
   | 'InvalidRequestContent' | 'InvalidRequestFormat' | 'MissingRequiredParameter' | 'InvalidParameter'
   | 'InvalidResourceType' | 'NotFound' | 'HttpMethodNotAllowed' | 'RequestEntityTooLarge'
+  | 'ManagementPolicyNotFound'
   | 'InternalServerError';
 
-export type ArmErrorCode = AccountErrorCode | ArmAdapterErrorCode;
+export type ArmErrorCode = AccountErrorCode | AuthzErrorCode | ArmAdapterErrorCode | DiskErrorCode | ComputeErrorCode;
 
 export const ARM_ERRORS = {
   // Authentication (spec §1: 401 InvalidAuthenticationToken)
@@ -61,9 +65,34 @@ export const ARM_ERRORS = {
   ResourceNotFound: { status: 404, message: "The Resource '{type}/{name}' under resource group '{resourceGroup}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix" },
 
   // Storage accounts (Storage resource provider codes)
+  ManagementPolicyNotFound: { status: 404, message: 'No ManagementPolicy found for account {account}' },
   AccountNameInvalid: { status: 400, message: '{name} is not a valid storage account name. Storage account name must be between 3 and 24 characters in length and use numbers and lower-case letters only.' },
   StorageAccountAlreadyTaken: { status: 409, message: 'The storage account named {name} is already taken.' },
   StorageAccountBuiltIn: { status: 409, message: 'The storage account {name} is built into Nimbus (development or configuration account): its keys come from configuration and it cannot be deleted.' },
+
+  // Role assignments and definitions (Microsoft.Authorization's codes)
+  InvalidRoleAssignmentId: { status: 400, message: "The role assignment ID '{name}' is not valid. The role assignment ID must be a GUID." },
+  InvalidPrincipalId: { status: 400, message: "The principal ID '{principalId}' is not valid. Principal ID must be a GUID." },
+  RoleDefinitionDoesNotExist: { status: 404, message: "The specified role definition with ID '{roleDefinitionId}' does not exist." },
+  RoleAssignmentExists: { status: 409, message: "The role assignment already exists (as '{name}')." },
+  RoleAssignmentUpdateNotPermitted: { status: 409, message: "Tenant ID, application ID, principal ID, and scope are not allowed to be updated (role assignment '{name}')." },
+  RoleAssignmentNotFound: { status: 404, message: "The role assignment '{name}' is not found." },
+  UnsupportedRoleAssignmentFilter: { status: 400, message: "The $filter '{filter}' is not supported. Use atScope(), principalId eq '{id}' or assignedTo('{id}')." },
+
+  // Managed disks and snapshots (Compute resource provider codes; spec/disks-snapshots.md §1)
+  InvalidResourceName: { status: 400, message: "The resource name '{name}' is invalid for '{type}'. It must be 1 to 80 characters of letters, digits, '_', '-' and '.', and must not end in '.'." },
+  LocationNotAvailableForResourceType: { status: 400, message: "The provided location '{location}' is not available for resource type '{type}'. List of available regions for the resource type is '{locations}'." },
+  OperationNotAllowed: { status: 409, message: 'The operation is not allowed. {detail}' },
+  Conflict: { status: 409, message: 'The request conflicts with the current state of the resource. {detail}' },
+
+  // Virtual machines, availability sets, maintenance (src/compute/errors.ts; OperationNotAllowed is shared
+  // with disks above). Details are filled in by arm/resources/compute-common.ts.
+  ResourceExists: { status: 409, message: "The resource '{type}/{name}' already exists in resource group '{resourceGroup}'." },
+  AvailabilitySetInUse: { status: 409, message: "Availability set '{name}' still has virtual machines; delete them first." },
+  AllocationFailed: { status: 409, message: "Allocation failed: no host has room for virtual machine '{name}' ({detail}). Try a smaller size, or add or free a host." },
+  VmUnderMaintenance: { status: 409, message: "Virtual machine '{name}' is being updated by a maintenance campaign; retry when its update has finished." },
+  MaintenanceInProgress: { status: 409, message: 'A maintenance campaign is already running ({detail}); cancel it or wait for it to finish.' },
+  UnknownEvent: { status: 400, message: 'Unknown scheduled event ({detail}).' },
 
   InternalServerError: { status: 500, message: 'The server encountered an internal error. Please retry the request.' },
 } as const satisfies Record<ArmErrorCode, ArmWireError>;

@@ -11,9 +11,18 @@
 import type { ArmContext, Reply } from './context.js';
 import { OAUTH_ROUTES } from './oauth.js';
 import { BLOB_SERVICE_ROUTES } from './resources/blob-services.js';
+import { DISK_ROUTES } from './resources/disks.js';
+import { SNAPSHOT_ROUTES } from './resources/snapshots.js';
+import { MANAGEMENT_POLICY_ROUTES } from './resources/management-policies.js';
 import { RESOURCE_GROUP_ROUTES } from './resources/resource-groups.js';
+import { ROLE_ASSIGNMENT_ROUTES } from './resources/role-assignments.js';
+import { ROLE_DEFINITION_ROUTES } from './resources/role-definitions.js';
 import { STORAGE_ACCOUNT_ROUTES } from './resources/storage-accounts.js';
 import { SUBSCRIPTION_ROUTES } from './resources/subscriptions.js';
+import { USAGE_ROUTES } from './resources/usage.js';
+import { AVAILABILITY_SET_ROUTES } from './resources/availability-sets.js';
+import { VIRTUAL_MACHINE_ROUTES } from './resources/virtual-machines.js';
+import { MAINTENANCE_ROUTES } from './resources/maintenance.js';
 
 export type Method = 'GET' | 'HEAD' | 'PUT' | 'PATCH' | 'DELETE' | 'POST';
 
@@ -41,6 +50,15 @@ export const ROUTES: readonly RouteDef[] = [
   ...RESOURCE_GROUP_ROUTES,
   ...STORAGE_ACCOUNT_ROUTES,
   ...BLOB_SERVICE_ROUTES,
+  ...MANAGEMENT_POLICY_ROUTES,
+  ...USAGE_ROUTES,
+  ...ROLE_ASSIGNMENT_ROUTES,
+  ...ROLE_DEFINITION_ROUTES,
+  ...DISK_ROUTES,
+  ...SNAPSHOT_ROUTES,
+  ...AVAILABILITY_SET_ROUTES,
+  ...VIRTUAL_MACHINE_ROUTES,
+  ...MAINTENANCE_ROUTES,
 ];
 
 export class RouteTable {

@@ -1,5 +1,6 @@
 // The `nimbus` command. `nimbus serve` starts every listener with embedded defaults; `nimbus account …`
-// reads and flips a running server's data-protection switches through its management endpoint.
+// reads and flips a running server's data-protection switches through its management endpoint; `nimbus maintenance …`
+// starts, shows and cancels host-update campaigns (src/cli/maintenance.ts).
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../platform/config.js';
 import { startNimbus } from '../main.js';
@@ -7,19 +8,25 @@ import { DEV_ACCOUNT, DEV_ACCOUNT_KEY } from '../blob/service/accounts.js';
 import { DEV_PRINCIPAL } from '../arm/principals.js';
 import { ACCOUNT_USAGE, accountCommand } from './account.js';
 import { ArmCallError, CliError } from './arm-client.js';
+import { LIFECYCLE_USAGE, lifecycleCommand } from './lifecycle.js';
+import { USAGE_USAGE, usageCommand } from './usage.js';
+import { MAINTENANCE_USAGE, maintenanceCommand } from './maintenance.js';
 
-const USAGE = `usage: nimbus serve [--data-dir DIR] [--host HOST] [--blob-port N] [--arm-port N] [--imds-port N]
+const USAGE = `usage: nimbus serve [--data-dir DIR] [--host HOST] [--blob-port N] [--blob-https-port N] [--arm-port N] [--imds-port N]
                     [--nbd-port N] [--portal-port N] [--config FILE] [--log-level debug|info|warn|error] [--verbose]
                     [--durability fsync|process]
-Environment: NIMBUS_DATA_DIR, NIMBUS_HOST, NIMBUS_BLOB_PORT, NIMBUS_ARM_PORT, NIMBUS_IMDS_PORT, NIMBUS_NBD_PORT,
+Environment: NIMBUS_DATA_DIR, NIMBUS_HOST, NIMBUS_BLOB_PORT, NIMBUS_BLOB_HTTPS_PORT, NIMBUS_ARM_PORT, NIMBUS_IMDS_PORT, NIMBUS_NBD_PORT,
              NIMBUS_PORTAL_PORT, NIMBUS_CONFIG, NIMBUS_LOG_LEVEL, NIMBUS_DURABILITY
-${ACCOUNT_USAGE}`;
+${ACCOUNT_USAGE}
+${LIFECYCLE_USAGE}
+${USAGE_USAGE}
+${MAINTENANCE_USAGE}`;
 
 async function serve(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      'data-dir': { type: 'string' }, host: { type: 'string' }, 'blob-port': { type: 'string' },
+      'data-dir': { type: 'string' }, host: { type: 'string' }, 'blob-port': { type: 'string' }, 'blob-https-port': { type: 'string' },
       'arm-port': { type: 'string' }, 'imds-port': { type: 'string' }, 'nbd-port': { type: 'string' },
       'portal-port': { type: 'string' }, config: { type: 'string' }, 'log-level': { type: 'string' },
       verbose: { type: 'boolean' }, quiet: { type: 'boolean' }, durability: { type: 'string' },
@@ -32,7 +39,7 @@ async function serve(argv: string[]): Promise<void> {
     process.stdout.write(
       [
         `Nimbus is running (data in ${config.dataDir})`,
-        `  Blob endpoint:  ${blobEndpoint}`,
+        `  Blob endpoint:  ${blobEndpoint}   (HTTPS, for bearer tokens: ${nimbus.blobHttpsUrl})`,
         `  Connection string (development account):`,
         `    DefaultEndpointsProtocol=http;AccountName=${DEV_ACCOUNT};AccountKey=${DEV_ACCOUNT_KEY};BlobEndpoint=${blobEndpoint};`,
         `  or simply: UseDevelopmentStorage=true`,
@@ -40,6 +47,8 @@ async function serve(argv: string[]): Promise<void> {
         `    trust its certificate:   NODE_EXTRA_CA_CERTS=${nimbus.armCaPath}`,
         `    development principal:   tenant ${DEV_PRINCIPAL.tenantId}, client ${DEV_PRINCIPAL.clientId}, secret ${DEV_PRINCIPAL.clientSecret}`,
         `    development token:       Authorization: Bearer $(cat ${nimbus.armDevTokenPath})`,
+        `  IMDS endpoint:  http://${config.host}:${nimbus.imdsPort}/metadata/instance?api-version=2021-02-01&vm=<name>   (header Metadata: true;`,
+        `    guests on qemu hosts use http://169.254.169.254; compute hosts: ${config.compute.hosts.map((h) => `${h.name} (${h.driver})`).join(', ')})`,
         '',
       ].join('\n'),
     );
@@ -65,6 +74,9 @@ async function main(): Promise<void> {
   const [command, ...rest] = process.argv.slice(2);
   if (command === 'serve' || command === undefined) return serve(rest);
   if (command === 'account') return accountCommand(rest, process.env, (line) => process.stdout.write(`${line}\n`));
+  if (command === 'maintenance') return maintenanceCommand(rest, process.env, (line) => process.stdout.write(`${line}\n`));
+  if (command === 'lifecycle') return lifecycleCommand(rest, process.env, (line) => process.stdout.write(`${line}\n`));
+  if (command === 'usage') return usageCommand(rest, process.env, (line) => process.stdout.write(`${line}\n`));
   process.stderr.write(`${USAGE}\n`);
   process.exit(command === 'help' || command === '--help' ? 0 : 2);
 }
