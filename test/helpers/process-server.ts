@@ -62,7 +62,7 @@ export async function startProcessServer(options: ProcessServerOptions): Promise
 async function startOnPort(port: number, options: ProcessServerOptions): Promise<ProcessServer> {
   const args = [
     '--import', 'tsx', 'src/cli/main.ts', 'serve',
-    '--blob-port', String(port), '--arm-port', '0', '--data-dir', options.dataDir, '--quiet',
+    '--blob-port', String(port), '--blob-https-port', '0', '--arm-port', '0', '--imds-port', '0', '--data-dir', options.dataDir, '--quiet',
     ...(options.args ?? []),
   ];
   const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
