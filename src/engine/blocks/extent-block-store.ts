@@ -23,7 +23,9 @@ const readAsync = promisify(fsRead);
 const writeAsync = promisify(fsWrite);
 
 const UNKNOWN_LENGTH_PIECE = 1024 * 1024;
-const READ_PIECE = 256 * 1024;
+const READ_PIECE = 1024 * 1024;
+const READ_AHEAD = 4;
+const WRITE_BATCH_BYTES = 1024 * 1024;
 
 export class LengthMismatchError extends Error {
   override name = 'LengthMismatchError';
@@ -135,12 +137,25 @@ export class ExtentBlockStore implements BlockStore {
     const chunks = this.#reserve(expectedBytes, pinned);
     const hash = createHash('md5');
     const cursor = new ChunkCursor(chunks);
+    // Socket reads arrive in 16–64 KiB pieces; gather them to WRITE_BATCH_BYTES per pwrite so a
+    // large body costs a few thread-pool round trips, not one per network read.
+    let batch: Buffer[] = [];
+    let batchBytes = 0;
+    let received = 0;
     for await (const piece of source) {
       const buffer = Buffer.isBuffer(piece) ? piece : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
-      if (cursor.written + buffer.length > expectedBytes) throw new LengthMismatchError(expectedBytes, cursor.written + buffer.length);
+      received += buffer.length;
+      if (received > expectedBytes) throw new LengthMismatchError(expectedBytes, received);
       hash.update(buffer);
-      await this.#writeAt(cursor, buffer);
+      batch.push(buffer);
+      batchBytes += buffer.length;
+      if (batchBytes >= WRITE_BATCH_BYTES) {
+        await this.#writeAt(cursor, batch.length === 1 && batch[0] ? batch[0] : Buffer.concat(batch, batchBytes));
+        batch = [];
+        batchBytes = 0;
+      }
     }
+    if (batchBytes > 0) await this.#writeAt(cursor, batch.length === 1 && batch[0] ? batch[0] : Buffer.concat(batch, batchBytes));
     if (cursor.written !== expectedBytes) throw new LengthMismatchError(expectedBytes, cursor.written);
     return { chunks, sizeBytes: expectedBytes, md5: hash.digest('base64') };
   }
@@ -213,24 +228,7 @@ export class ExtentBlockStore implements BlockStore {
   }
 
   read(chunks: readonly ChunkRef[], start: number, end: number): Readable {
-    const pieces = slicePieces(chunks, start, end);
-    const extents = this.#extents;
-    async function* generate(): AsyncGenerator<Buffer> {
-      for (const piece of pieces) {
-        const extent = extents.get(piece.extentId);
-        if (!extent) throw new Error(`extent ${piece.extentId} is missing`);
-        let done = 0;
-        while (done < piece.length) {
-          const size = Math.min(READ_PIECE, piece.length - done);
-          const buffer = Buffer.allocUnsafe(size);
-          const { bytesRead } = await readAsync(extent.fd, buffer, 0, size, piece.offset + done);
-          if (bytesRead !== size) throw new Error(`short read in extent ${piece.extentId} at ${piece.offset + done}`);
-          done += size;
-          yield buffer;
-        }
-      }
-    }
-    return Readable.from(generate(), { objectMode: false, highWaterMark: READ_PIECE });
+    return new ExtentReader(this.#extents, slicePieces(chunks, start, end));
   }
 
   async readChunk(chunk: ChunkRef): Promise<Buffer> {
@@ -284,6 +282,60 @@ export class ExtentBlockStore implements BlockStore {
     for (const e of this.#extents.values()) closeSync(e.fd);
     this.#extents.clear();
     this.#active = undefined;
+  }
+}
+
+/**
+ * Streams byte ranges of extents with READ_AHEAD reads of READ_PIECE in flight, so the disk (or
+ * page cache) and the socket work at the same time; memory stays bounded by the read-ahead.
+ */
+class ExtentReader extends Readable {
+  #next = 0;
+  #pieceOffset = 0;
+  #inFlight: Array<Promise<Buffer>> = [];
+
+  constructor(private readonly extents: ReadonlyMap<number, Extent>, private readonly pieces: readonly ChunkRef[]) {
+    super({ highWaterMark: READ_PIECE });
+  }
+
+  override _read(): void {
+    this.#fill();
+    const first = this.#inFlight.shift();
+    if (!first) {
+      this.push(null);
+      return;
+    }
+    first.then(
+      (buffer) => {
+        this.#fill();
+        this.push(buffer);
+      },
+      (error: unknown) => this.destroy(error instanceof Error ? error : new Error(String(error))),
+    );
+  }
+
+  /** Starts reads until READ_AHEAD are in flight or the ranges are exhausted. */
+  #fill(): void {
+    while (this.#inFlight.length < READ_AHEAD) {
+      const piece = this.pieces[this.#next];
+      if (!piece) return;
+      const size = Math.min(READ_PIECE, piece.length - this.#pieceOffset);
+      this.#inFlight.push(this.#readAt(piece, this.#pieceOffset, size));
+      this.#pieceOffset += size;
+      if (this.#pieceOffset >= piece.length) {
+        this.#next++;
+        this.#pieceOffset = 0;
+      }
+    }
+  }
+
+  async #readAt(piece: ChunkRef, within: number, size: number): Promise<Buffer> {
+    const extent = this.extents.get(piece.extentId);
+    if (!extent) throw new Error(`extent ${piece.extentId} is missing`);
+    const buffer = Buffer.allocUnsafe(size);
+    const { bytesRead } = await readAsync(extent.fd, buffer, 0, size, piece.offset + within);
+    if (bytesRead !== size) throw new Error(`short read in extent ${piece.extentId} at ${piece.offset + within}`);
+    return buffer;
   }
 }
 
