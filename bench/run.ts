@@ -8,6 +8,7 @@
 //   npm run bench -- --workloads small-blobs,listing   a subset of WORKLOADS
 //   BENCH_GROW_BLOBS=50000 npm run bench           growth container size (default 100k, small 10k)
 //   npm run bench -- --keep-data                   keep the temp dir (server logs, data) for inspection
+//   npm run bench -- --no-extras                   skip the Nimbus-only disk/snapshot/maintenance figures
 //
 // Servers run one at a time so neither steals CPU from the other. Progress goes to stderr; the table to stdout.
 // Exit status is 1 if any workload failed on any server (the table then shows "error" for its metrics).
@@ -22,12 +23,15 @@ import { evaluateTargets, jsonReport, renderNotes, renderTable, type Runs, type 
 import { RssMonitor, processCpuSeconds } from './rss.js';
 import { SERVER_NAMES, SERVER_TITLES, startServer, type ServerName } from './servers.js';
 import { WORKLOADS, type Workload } from './workloads.js';
+import { runExtras } from './extras.js';
 
 interface Options {
   servers: readonly ServerName[];
   workloads: readonly Workload[];
   jsonPath: string | undefined;
   keepData: boolean;
+  /** Nimbus-only figures (page engine, disk copies, maintenance) after the table. */
+  extras: boolean;
 }
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -48,6 +52,7 @@ async function main(): Promise<number> {
   const outcomes = evaluateTargets(config, runs);
   const notes = renderNotes(config).map((line) => `- ${line}`);
   process.stdout.write(`\n${renderTable(config, runs, outcomes)}\n\n${notes.join('\n')}\n`);
+  if (options.extras) process.stdout.write(`${await runExtras(log)}\n`);
   printErrors(runs);
   if (options.jsonPath !== undefined) {
     writeFileSync(options.jsonPath, `${JSON.stringify(jsonReport(config, runs, outcomes, startedAt), null, 2)}\n`);
@@ -119,6 +124,7 @@ function parseOptions(argv: string[]): Options {
       json: { type: 'string' },
       workloads: { type: 'string' },
       'keep-data': { type: 'boolean', default: false },
+      'no-extras': { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -129,7 +135,7 @@ function parseOptions(argv: string[]): Options {
   const unknown = wanted?.filter((name) => !WORKLOADS.some((workload) => workload.name === name)) ?? [];
   if (unknown.length > 0) throw new Error(`unknown workloads ${unknown.join(', ')}; known: ${WORKLOADS.map((w) => w.name).join(', ')}`);
   const workloads = WORKLOADS.filter((workload) => wanted === undefined || wanted.includes(workload.name));
-  return { servers, workloads, jsonPath: values.json, keepData: values['keep-data'] ?? false };
+  return { servers, workloads, jsonPath: values.json, keepData: values['keep-data'] ?? false, extras: !(values['no-extras'] ?? false) };
 }
 
 function printErrors(runs: Runs): void {
