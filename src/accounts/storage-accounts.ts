@@ -145,6 +145,11 @@ export class StorageAccounts {
     });
   }
 
+  /** The account with this name in whatever group holds it (names are global), built-ins included. */
+  find(name: string): StorageAccountRecord | undefined {
+    return this.#find(name);
+  }
+
   #find(name: string): StorageAccountRecord | undefined {
     return this.#builtIns.get(name) ?? this.deps.state.current.storageAccounts.get(name);
   }

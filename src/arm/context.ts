@@ -7,10 +7,13 @@ import type { IncomingMessage } from 'node:http';
 import type { BlobApi } from '../blob/service/api.js';
 import type { ResourceGroups } from '../accounts/resource-groups.js';
 import type { StorageAccounts } from '../accounts/storage-accounts.js';
+import type { DiskService } from '../disks/service/disk-service.js';
 import type { Clock } from '../platform/clock.js';
 import type { Logger } from '../platform/log.js';
 import { armFail } from './errors.js';
 import type { TokenIssuer } from './tokens.js';
+import type { RoleAssignments } from '../authz/role-assignments.js';
+import type { ArmCompute } from './resources/compute-common.js';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 
@@ -18,7 +21,11 @@ export interface ArmDeps {
   groups: ResourceGroups;
   accounts: StorageAccounts;
   blob: BlobApi;
+  disks: DiskService;
   tokens: TokenIssuer;
+  roleAssignments: RoleAssignments;
+  /** Virtual machines, availability sets and maintenance campaigns. */
+  compute: ArmCompute;
   clock: Clock;
   logger: Logger;
   /** `http://127.0.0.1:<blobPort>/<account>/`: where an account's blob endpoint is. */

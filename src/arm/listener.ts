@@ -1,17 +1,20 @@
-// Starts the management endpoint: loads (or makes) its certificate, token key and development token
-// from the data dir, builds the token issuer, and listens with HTTPS on the ARM port. main.ts calls this
-// once; everything the endpoint needs arrives as arguments.
+// Starts the management endpoint: listens with HTTPS on the ARM port with the certificate and token
+// issuer that loadArmIdentity made from the data dir. main.ts calls both once (the identity first: the
+// blob endpoint's HTTPS listener and bearer-token checks share it); everything arrives as arguments.
 import { createServer } from 'node:https';
 import type { ResourceGroups } from '../accounts/resource-groups.js';
 import type { StorageAccounts } from '../accounts/storage-accounts.js';
 import type { BlobApi } from '../blob/service/api.js';
+import type { DiskService } from '../disks/service/disk-service.js';
+import type { ArmCompute } from './resources/compute-common.js';
 import type { Clock } from '../platform/clock.js';
 import type { NimbusConfig } from '../platform/config.js';
 import type { Logger } from '../platform/log.js';
-import { loadArmCredentials } from './credentials.js';
+import { loadArmCredentials, type ArmCredentials } from './credentials.js';
 import { principalsFrom } from './principals.js';
 import { createArmHandler } from './server.js';
 import { TokenIssuer } from './tokens.js';
+import type { RoleAssignments } from '../authz/role-assignments.js';
 import { close, listen } from '../platform/listen.js';
 
 export interface ArmEndpoint {
@@ -31,18 +34,33 @@ export interface ArmEndpointDeps {
   groups: ResourceGroups;
   accounts: StorageAccounts;
   blob: BlobApi;
+  disks: DiskService;
   clock: Clock;
   logger: Logger;
   blobPort: number;
+  identity: ArmIdentity;
+  roleAssignments: RoleAssignments;
+  compute: ArmCompute;
+}
+
+/** The data dir's TLS material and the token issuer built on its signing key. */
+export interface ArmIdentity {
+  credentials: ArmCredentials;
+  tokens: TokenIssuer;
+}
+
+export async function loadArmIdentity(config: NimbusConfig, clock: Clock): Promise<ArmIdentity> {
+  const credentials = await loadArmCredentials(config.dataDir, config.host, clock);
+  const tokens = new TokenIssuer({ signingKey: credentials.tokenKey, devToken: credentials.devToken, principals: principalsFrom(config), clock });
+  return { credentials, tokens };
 }
 
 export async function startArmEndpoint(deps: ArmEndpointDeps): Promise<ArmEndpoint> {
   const { config } = deps;
   const host = clientHost(config.host);
-  const credentials = await loadArmCredentials(config.dataDir, config.host, deps.clock);
-  const tokens = new TokenIssuer({ signingKey: credentials.tokenKey, devToken: credentials.devToken, principals: principalsFrom(config), clock: deps.clock });
+  const { credentials, tokens } = deps.identity;
   const handler = createArmHandler({
-    groups: deps.groups, accounts: deps.accounts, blob: deps.blob, tokens, clock: deps.clock, logger: deps.logger,
+    groups: deps.groups, accounts: deps.accounts, blob: deps.blob, disks: deps.disks, tokens, roleAssignments: deps.roleAssignments, compute: deps.compute, clock: deps.clock, logger: deps.logger,
     blobEndpoint: (account) => `http://${host}:${deps.blobPort}/${account}/`,
   });
   const server = createServer({ cert: credentials.tlsCertPem, key: credentials.tlsKeyPem, keepAliveTimeout: 65_000 }, handler);
@@ -55,7 +73,7 @@ export async function startArmEndpoint(deps: ArmEndpointDeps): Promise<ArmEndpoi
 }
 
 /** The address clients use: a wildcard listen address is reached through loopback. */
-function clientHost(host: string): string {
+export function clientHost(host: string): string {
   return host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
 }
 

@@ -35,7 +35,9 @@ async function handle(deps: ArmDeps, table: RouteTable, req: IncomingMessage, re
   const nowMs = deps.clock.nowMs();
   const requestId = newGuid();
   const method = req.method ?? 'GET';
-  const url = new URL(req.url ?? '/', `https://${req.headers.host ?? '127.0.0.1'}`);
+  // `//subscriptions/…` (SDKs join `/{scope}` with a scope that starts with `/`) must stay a path, not
+  // become a protocol-relative URL whose host is "subscriptions".
+  const url = new URL((req.url ?? '/').replace(/^\/{2,}/, '/'), `https://${req.headers.host ?? '127.0.0.1'}`);
   const out: OutgoingHttpHeaders = {
     'x-ms-request-id': requestId,
     'x-ms-correlation-request-id': headerOf(req, 'x-ms-correlation-request-id') ?? requestId,

@@ -34,7 +34,7 @@ export type WireOnlyErrorCode =
   | 'AuthenticationFailed' | 'AuthorizationFailure' | 'AuthorizationPermissionMismatch'
   | 'AuthorizationResourceTypeMismatch' | 'AuthorizationServiceMismatch' | 'AuthorizationProtocolMismatch'
   | 'AuthorizationSourceIPMismatch' | 'InsufficientAccountPermissions'
-  | 'NoAuthenticationInformation' | 'InvalidAuthenticationInfo'
+  | 'NoAuthenticationInformation' | 'InvalidAuthenticationInfo' | 'BearerTokenInvalid'
   | 'ResourceNotFound' | 'ResourceTypeMismatch'
   | 'UnsupportedHttpVerb' | 'UnsupportedQueryParameter' | 'UnsupportedHeader' | 'UnsupportedXmlNode'
   | 'InvalidUri' | 'RequestUrlFailedToParse'
@@ -66,6 +66,8 @@ export const AZURE_ERRORS = {
   AuthorizationSourceIPMismatch: { status: 403, message: 'This request is not authorized to perform this operation using this source IP.' },
   InsufficientAccountPermissions: { status: 403, message: 'The account being accessed does not have sufficient permissions to execute this operation.' },
   NoAuthenticationInformation: { status: 401, message: 'Server failed to authenticate the request. Please refer to the information in the www-authenticate header.' },
+  // A bearer token that fails validation (spec/blob-rest.md §4.2): Azure's 401 form of InvalidAuthenticationInfo.
+  BearerTokenInvalid: { status: 401, code: 'InvalidAuthenticationInfo', message: 'Server failed to authenticate the request. Please refer to the information in the www-authenticate header.' },
   InvalidAuthenticationInfo: { status: 400, message: 'Authentication information is not given in the correct format. Check the value of Authorization header.' },
 
   // Request shape

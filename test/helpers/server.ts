@@ -28,7 +28,7 @@ export interface TestServer {
 export async function startTestServer(overrides: Partial<NimbusConfig> = {}): Promise<TestServer> {
   const dataDir = overrides.dataDir ?? mkdtempSync(join(tmpdir(), 'nimbus-test-'));
   const clock = new ManualClock();
-  const config: NimbusConfig = { ...DEFAULT_CONFIG, blobPort: 0, armPort: 0, durability: 'process', ...overrides, dataDir };
+  const config: NimbusConfig = { ...DEFAULT_CONFIG, blobPort: 0, blobHttpsPort: 0, armPort: 0, imdsPort: 0, nbdPort: 0, durability: 'process', ...overrides, dataDir };
   const nimbus = await startNimbus(config, { clock, logger: createLogger('warn') });
   const credential = new StorageSharedKeyCredential(DEV_ACCOUNT, DEV_ACCOUNT_KEY);
   const blobUrl = nimbus.blobUrl;

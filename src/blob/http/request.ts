@@ -25,6 +25,7 @@ import type { Clock } from '../../platform/clock.js';
 import type { Logger } from '../../platform/log.js';
 import { notImplemented, wireFail } from '../../azure-wire/errors.js';
 import { parseHttpDate } from '../../azure-wire/format.js';
+import { isHttps, type BearerPrincipal, type BlobIdentity } from './identity.js';
 
 export interface BlobHandlerDeps {
   api: BlobApi;
@@ -37,6 +38,8 @@ export interface BlobHandlerDeps {
    */
   wallClock: Clock;
   logger: Logger;
+  /** Bearer tokens, RBAC and user delegation keys (identity.ts); absent: bearer tokens answer 501. */
+  identity?: BlobIdentity;
 }
 
 export type Level = 'account' | 'container' | 'blob';
@@ -72,7 +75,7 @@ export interface RequestContext {
   /** Response headers so far (common ones are filled in before the handler runs). */
   readonly out: OutgoingHttpHeaders;
   /** How the request was authorized; set by auth.ts before the handler runs. */
-  readonly auth: { credential: 'shared-key' | 'sas' | 'bearer' | 'anonymous' };
+  readonly auth: { credential: 'shared-key' | 'sas' | 'bearer' | 'anonymous'; principal?: BearerPrincipal };
 }
 
 /** What a handler answers; headers go into `ctx.out`. */
@@ -140,10 +143,11 @@ export function parseTarget(rawPath: string, host: string | undefined, accounts:
   return { account, container, blob, level, hostStyle: hostAccount !== undefined };
 }
 
-/** `http://host/account/` (path style) or `http://host/` (host style): ServiceEndpoint in listings. */
+/** `http(s)://host/account/` (path style) or `http(s)://host/` (host style): ServiceEndpoint in listings. */
 export function serviceEndpointOf(ctx: RequestContext): string {
   const host = header(ctx.req, 'host') ?? '127.0.0.1';
-  return ctx.target.hostStyle ? `http://${host}/` : `http://${host}/${encodeURIComponent(ctx.target.account)}/`;
+  const scheme = isHttps(ctx.req) ? 'https' : 'http';
+  return ctx.target.hostStyle ? `${scheme}://${host}/` : `${scheme}://${host}/${encodeURIComponent(ctx.target.account)}/`;
 }
 
 function accountFromHost(host: string | undefined, accounts: AccountRegistry): string | undefined {

@@ -10,12 +10,18 @@
 // 501 NotImplemented naming the operation, never a silent wrong answer. No key at all means an
 // unknown verb for a known resource (405 UnsupportedHttpVerb) or an unknown comp/restype (400).
 //
+// `dataAction` is what a bearer token's principal (or a user delegation SAS's `skoid`) must hold through
+// a role assignment (authz/roles.ts names, spec/versioning-softdelete.md §9), checked at the
+// container's scope for container and blob operations and at the account's for account operations.
+// No `dataAction`: no bearer token can run the operation. `bearerOnly`: Shared Key and SAS cannot.
+//
 // `anonymous` states the public-access level that lets a request without credentials through
 // (auth.ts): 'blob' reads are allowed on containers with public access blob or container,
 // 'container' reads only on public access container.
 
 import type { AnonymousAccess } from './auth.js';
 import type { SasPermission } from '../../azure-wire/sas.js';
+import { BLOB_PERMISSIONS as P, type Permission } from '../../authz/roles.js';
 import type { IncomingMessage } from 'node:http';
 import type { Level, Query, Reply, RequestContext } from './request.js';
 import { getAccountInfo, getServiceProperties, listContainers, setServiceProperties } from './handlers/account.js';
@@ -31,6 +37,7 @@ import {
 import { abortCopy, copyBlob, copyBlobFromUrl, putBlobFromUrl, putBlockFromUrl } from './handlers/blob-copy.js';
 import { createPageBlob, getPageRanges, putPage, resizePageBlob, updateSequenceNumber } from './handlers/page-blob.js';
 import { appendBlock, createAppendBlob, sealAppendBlob } from './handlers/append-blob.js';
+import { getUserDelegationKey } from './handlers/user-delegation-key.js';
 
 export type Handler = (ctx: RequestContext) => Promise<Reply>;
 
@@ -60,6 +67,9 @@ export interface SasRule {
   permission: SasPermission | ((ctx: RequestContext) => SasPermission);
 }
 
+/** The RBAC permission an operation needs, fixed or decided by the request. */
+export type RbacRule = Permission | ((ctx: RequestContext) => Permission);
+
 /** Present (and, with `is`, equal ignoring case). */
 export type Guard = { header: RoutingHeader; is?: string } | { query: RoutingQuery };
 
@@ -78,6 +88,10 @@ export interface Route {
   selectable?: true;
   /** Absent: no SAS can authorize the operation. */
   sas?: SasRule;
+  /** Absent: no bearer token can authorize the operation. */
+  dataAction?: RbacRule;
+  /** Only a bearer token may call it (Get User Delegation Key). */
+  bearerOnly?: true;
 }
 
 const S = (permission: SasRule['permission']): SasRule => ({ resource: 'service', permission });
@@ -87,80 +101,85 @@ const B = (permission: SasRule['permission']): SasRule => ({ resource: 'blob', p
 const deletePermission = (ctx: RequestContext): SasPermission =>
   ctx.query.values.deletetype === 'permanent' ? 'y' : ctx.query.values.versionid !== undefined ? 'x' : 'd';
 
+/** Delete Blob over RBAC: deleteBlobVersion / permanentDelete are Owner-only actions (spec §9). */
+const deleteAction = (ctx: RequestContext): Permission =>
+  ctx.query.values.deletetype === 'permanent' ? P.blobPermanentDelete
+    : ctx.query.values.versionid !== undefined ? P.blobDeleteVersion : P.blobDelete;
+
 const COPY_SOURCE: Guard = { header: 'x-ms-copy-source' };
 
 export const ROUTES = [
   // ---- account: /{account}/
-  { level: 'account', method: 'GET', comp: 'list', operation: 'List Containers', handler: listContainers, sas: S('l') },
-  { level: 'account', method: 'GET', restype: 'service', comp: 'properties', operation: 'Get Blob Service Properties', handler: getServiceProperties, sas: S('r') },
-  { level: 'account', method: 'PUT', restype: 'service', comp: 'properties', operation: 'Set Blob Service Properties', handler: setServiceProperties, sas: S('w') },
+  { level: 'account', method: 'GET', comp: 'list', operation: 'List Containers', handler: listContainers, sas: S('l'), dataAction: P.containerRead },
+  { level: 'account', method: 'GET', restype: 'service', comp: 'properties', operation: 'Get Blob Service Properties', handler: getServiceProperties, sas: S('r'), dataAction: P.serviceRead },
+  { level: 'account', method: 'PUT', restype: 'service', comp: 'properties', operation: 'Set Blob Service Properties', handler: setServiceProperties, sas: S('w'), dataAction: P.serviceWrite },
   { level: 'account', method: 'GET', restype: 'service', comp: 'stats', operation: 'Get Blob Service Stats' },
-  { level: 'account', method: 'POST', restype: 'service', comp: 'userdelegationkey', operation: 'Get User Delegation Key' },
-  { level: 'account', method: 'GET', restype: 'account', comp: 'properties', operation: 'Get Account Information', handler: getAccountInfo, sas: S('r') },
-  { level: 'account', method: 'HEAD', restype: 'account', comp: 'properties', operation: 'Get Account Information', handler: getAccountInfo, sas: S('r') },
+  { level: 'account', method: 'POST', restype: 'service', comp: 'userdelegationkey', operation: 'Get User Delegation Key', handler: getUserDelegationKey, dataAction: P.generateUserDelegationKey, bearerOnly: true },
+  { level: 'account', method: 'GET', restype: 'account', comp: 'properties', operation: 'Get Account Information', handler: getAccountInfo, sas: S('r'), dataAction: P.blobRead },
+  { level: 'account', method: 'HEAD', restype: 'account', comp: 'properties', operation: 'Get Account Information', handler: getAccountInfo, sas: S('r'), dataAction: P.blobRead },
   { level: 'account', method: 'GET', comp: 'blobs', operation: 'Find Blobs by Tags' },
   { level: 'account', method: 'POST', comp: 'batch', operation: 'Blob Batch' },
 
   // ---- container: /{account}/{container}?restype=container
-  { level: 'container', method: 'PUT', restype: 'container', operation: 'Create Container', handler: createContainer, sas: C('c') },
-  { level: 'container', method: 'GET', restype: 'container', operation: 'Get Container Properties', handler: getContainerProperties, anonymous: 'container', sas: C('r') },
-  { level: 'container', method: 'HEAD', restype: 'container', operation: 'Get Container Properties', handler: getContainerProperties, anonymous: 'container', sas: C('r') },
-  { level: 'container', method: 'DELETE', restype: 'container', operation: 'Delete Container', handler: deleteContainer, sas: C('d') },
-  { level: 'container', method: 'PUT', restype: 'container', comp: 'metadata', operation: 'Set Container Metadata', handler: setContainerMetadata, sas: C('w') },
-  { level: 'container', method: 'GET', restype: 'container', comp: 'metadata', operation: 'Get Container Metadata', handler: getContainerProperties, anonymous: 'container', sas: C('r') },
-  { level: 'container', method: 'HEAD', restype: 'container', comp: 'metadata', operation: 'Get Container Metadata', handler: getContainerProperties, anonymous: 'container', sas: C('r') },
-  { level: 'container', method: 'GET', restype: 'container', comp: 'acl', operation: 'Get Container ACL', handler: getContainerAcl, sas: C('r') },
-  { level: 'container', method: 'HEAD', restype: 'container', comp: 'acl', operation: 'Get Container ACL', handler: getContainerAcl, sas: C('r') },
-  { level: 'container', method: 'PUT', restype: 'container', comp: 'acl', operation: 'Set Container ACL', handler: setContainerAcl, sas: C('w') },
-  { level: 'container', method: 'PUT', restype: 'container', comp: 'lease', operation: 'Lease Container', handler: leaseContainer, sas: C('w') },
-  { level: 'container', method: 'GET', restype: 'container', comp: 'list', operation: 'List Blobs', handler: listBlobs, anonymous: 'container', sas: C('l') },
-  { level: 'container', method: 'PUT', restype: 'container', comp: 'undelete', operation: 'Restore Container', handler: restoreContainer, sas: C('w') },
+  { level: 'container', method: 'PUT', restype: 'container', operation: 'Create Container', handler: createContainer, sas: C('c'), dataAction: P.containerWrite },
+  { level: 'container', method: 'GET', restype: 'container', operation: 'Get Container Properties', handler: getContainerProperties, anonymous: 'container', sas: C('r'), dataAction: P.containerRead },
+  { level: 'container', method: 'HEAD', restype: 'container', operation: 'Get Container Properties', handler: getContainerProperties, anonymous: 'container', sas: C('r'), dataAction: P.containerRead },
+  { level: 'container', method: 'DELETE', restype: 'container', operation: 'Delete Container', handler: deleteContainer, sas: C('d'), dataAction: P.containerDelete },
+  { level: 'container', method: 'PUT', restype: 'container', comp: 'metadata', operation: 'Set Container Metadata', handler: setContainerMetadata, sas: C('w'), dataAction: P.containerWrite },
+  { level: 'container', method: 'GET', restype: 'container', comp: 'metadata', operation: 'Get Container Metadata', handler: getContainerProperties, anonymous: 'container', sas: C('r'), dataAction: P.containerRead },
+  { level: 'container', method: 'HEAD', restype: 'container', comp: 'metadata', operation: 'Get Container Metadata', handler: getContainerProperties, anonymous: 'container', sas: C('r'), dataAction: P.containerRead },
+  { level: 'container', method: 'GET', restype: 'container', comp: 'acl', operation: 'Get Container ACL', handler: getContainerAcl, sas: C('r'), dataAction: P.containerRead },
+  { level: 'container', method: 'HEAD', restype: 'container', comp: 'acl', operation: 'Get Container ACL', handler: getContainerAcl, sas: C('r'), dataAction: P.containerRead },
+  { level: 'container', method: 'PUT', restype: 'container', comp: 'acl', operation: 'Set Container ACL', handler: setContainerAcl, sas: C('w'), dataAction: P.containerWrite },
+  { level: 'container', method: 'PUT', restype: 'container', comp: 'lease', operation: 'Lease Container', handler: leaseContainer, sas: C('w'), dataAction: P.containerWrite },
+  { level: 'container', method: 'GET', restype: 'container', comp: 'list', operation: 'List Blobs', handler: listBlobs, anonymous: 'container', sas: C('l'), dataAction: P.blobRead },
+  { level: 'container', method: 'PUT', restype: 'container', comp: 'undelete', operation: 'Restore Container', handler: restoreContainer, sas: C('w'), dataAction: P.containerWrite },
   { level: 'container', method: 'PUT', restype: 'container', comp: 'rename', operation: 'Rename Container' },
   { level: 'container', method: 'GET', restype: 'container', comp: 'blobs', operation: 'Find Blobs by Tags in Container' },
   { level: 'container', method: 'POST', restype: 'container', comp: 'batch', operation: 'Blob Batch' },
-  { level: 'container', method: 'GET', restype: 'account', comp: 'properties', operation: 'Get Account Information', handler: getAccountInfo, sas: S('r') },
-  { level: 'container', method: 'HEAD', restype: 'account', comp: 'properties', operation: 'Get Account Information', handler: getAccountInfo, sas: S('r') },
+  { level: 'container', method: 'GET', restype: 'account', comp: 'properties', operation: 'Get Account Information', handler: getAccountInfo, sas: S('r'), dataAction: P.blobRead },
+  { level: 'container', method: 'HEAD', restype: 'account', comp: 'properties', operation: 'Get Account Information', handler: getAccountInfo, sas: S('r'), dataAction: P.blobRead },
 
   // ---- blob: /{account}/{container}/{blob}
-  { level: 'blob', method: 'PUT', when: [COPY_SOURCE, { header: 'x-ms-blob-type', is: 'BlockBlob' }], operation: 'Put Blob From URL', handler: putBlobFromUrl, sas: B('w') },
-  { level: 'blob', method: 'PUT', when: [COPY_SOURCE, { header: 'x-ms-requires-sync', is: 'true' }], operation: 'Copy Blob From URL', handler: copyBlobFromUrl, sas: B('w') },
-  { level: 'blob', method: 'PUT', when: [COPY_SOURCE], operation: 'Copy Blob', handler: copyBlob, sas: B('w') },
-  { level: 'blob', method: 'PUT', when: [{ header: 'x-ms-blob-type', is: 'BlockBlob' }], operation: 'Put Blob', handler: putBlob, sas: B('w') },
-  { level: 'blob', method: 'PUT', when: [{ header: 'x-ms-blob-type', is: 'PageBlob' }], operation: 'Put Blob (page blob)', handler: createPageBlob, sas: B('w') },
-  { level: 'blob', method: 'PUT', when: [{ header: 'x-ms-blob-type', is: 'AppendBlob' }], operation: 'Put Blob (append blob)', handler: createAppendBlob, sas: B('w') },
-  { level: 'blob', method: 'PUT', operation: 'Put Blob', handler: putBlobWithoutType, sas: B('w') },
+  { level: 'blob', method: 'PUT', when: [COPY_SOURCE, { header: 'x-ms-blob-type', is: 'BlockBlob' }], operation: 'Put Blob From URL', handler: putBlobFromUrl, sas: B('w'), dataAction: P.blobWrite },
+  { level: 'blob', method: 'PUT', when: [COPY_SOURCE, { header: 'x-ms-requires-sync', is: 'true' }], operation: 'Copy Blob From URL', handler: copyBlobFromUrl, sas: B('w'), dataAction: P.blobWrite },
+  { level: 'blob', method: 'PUT', when: [COPY_SOURCE], operation: 'Copy Blob', handler: copyBlob, sas: B('w'), dataAction: P.blobWrite },
+  { level: 'blob', method: 'PUT', when: [{ header: 'x-ms-blob-type', is: 'BlockBlob' }], operation: 'Put Blob', handler: putBlob, sas: B('w'), dataAction: P.blobWrite },
+  { level: 'blob', method: 'PUT', when: [{ header: 'x-ms-blob-type', is: 'PageBlob' }], operation: 'Put Blob (page blob)', handler: createPageBlob, sas: B('w'), dataAction: P.blobWrite },
+  { level: 'blob', method: 'PUT', when: [{ header: 'x-ms-blob-type', is: 'AppendBlob' }], operation: 'Put Blob (append blob)', handler: createAppendBlob, sas: B('w'), dataAction: P.blobWrite },
+  { level: 'blob', method: 'PUT', operation: 'Put Blob', handler: putBlobWithoutType, sas: B('w'), dataAction: P.blobWrite },
 
-  { level: 'blob', method: 'GET', operation: 'Get Blob', handler: getBlob, anonymous: 'blob', selectable: true, sas: B('r') },
-  { level: 'blob', method: 'HEAD', operation: 'Get Blob Properties', handler: getBlobProperties, anonymous: 'blob', selectable: true, sas: B('r') },
-  { level: 'blob', method: 'DELETE', operation: 'Delete Blob', handler: deleteBlob, selectable: true, sas: B(deletePermission) },
+  { level: 'blob', method: 'GET', operation: 'Get Blob', handler: getBlob, anonymous: 'blob', selectable: true, sas: B('r'), dataAction: P.blobRead },
+  { level: 'blob', method: 'HEAD', operation: 'Get Blob Properties', handler: getBlobProperties, anonymous: 'blob', selectable: true, sas: B('r'), dataAction: P.blobRead },
+  { level: 'blob', method: 'DELETE', operation: 'Delete Blob', handler: deleteBlob, selectable: true, sas: B(deletePermission), dataAction: deleteAction },
 
-  { level: 'blob', method: 'GET', comp: 'metadata', operation: 'Get Blob Metadata', handler: getBlobMetadata, anonymous: 'blob', selectable: true, sas: B('r') },
-  { level: 'blob', method: 'HEAD', comp: 'metadata', operation: 'Get Blob Metadata', handler: getBlobMetadata, anonymous: 'blob', selectable: true, sas: B('r') },
-  { level: 'blob', method: 'PUT', comp: 'metadata', operation: 'Set Blob Metadata', handler: setBlobMetadata, sas: B('w') },
-  { level: 'blob', method: 'PUT', comp: 'properties', when: [{ header: 'x-ms-blob-content-length' }], operation: 'Resize Page Blob', handler: resizePageBlob, sas: B('w') },
-  { level: 'blob', method: 'PUT', comp: 'properties', when: [{ header: 'x-ms-sequence-number-action' }], operation: 'Update Sequence Number', handler: updateSequenceNumber, sas: B('w') },
-  { level: 'blob', method: 'PUT', comp: 'properties', operation: 'Set Blob Properties', handler: setBlobProperties, sas: B('w') },
-  { level: 'blob', method: 'PUT', comp: 'lease', operation: 'Lease Blob', handler: leaseBlob, sas: B('w') },
-  { level: 'blob', method: 'PUT', comp: 'copy', operation: 'Abort Copy Blob', handler: abortCopy, sas: B('w') },
-  { level: 'blob', method: 'PUT', comp: 'undelete', operation: 'Undelete Blob', handler: undeleteBlob, sas: B('w') },
-  { level: 'blob', method: 'PUT', comp: 'snapshot', operation: 'Snapshot Blob', handler: snapshotBlob, sas: B('c') },
-  { level: 'blob', method: 'PUT', comp: 'tier', operation: 'Set Blob Tier', handler: setBlobTier, selectable: true, sas: B('w') },
+  { level: 'blob', method: 'GET', comp: 'metadata', operation: 'Get Blob Metadata', handler: getBlobMetadata, anonymous: 'blob', selectable: true, sas: B('r'), dataAction: P.blobRead },
+  { level: 'blob', method: 'HEAD', comp: 'metadata', operation: 'Get Blob Metadata', handler: getBlobMetadata, anonymous: 'blob', selectable: true, sas: B('r'), dataAction: P.blobRead },
+  { level: 'blob', method: 'PUT', comp: 'metadata', operation: 'Set Blob Metadata', handler: setBlobMetadata, sas: B('w'), dataAction: P.blobWrite },
+  { level: 'blob', method: 'PUT', comp: 'properties', when: [{ header: 'x-ms-blob-content-length' }], operation: 'Resize Page Blob', handler: resizePageBlob, sas: B('w'), dataAction: P.blobWrite },
+  { level: 'blob', method: 'PUT', comp: 'properties', when: [{ header: 'x-ms-sequence-number-action' }], operation: 'Update Sequence Number', handler: updateSequenceNumber, sas: B('w'), dataAction: P.blobWrite },
+  { level: 'blob', method: 'PUT', comp: 'properties', operation: 'Set Blob Properties', handler: setBlobProperties, sas: B('w'), dataAction: P.blobWrite },
+  { level: 'blob', method: 'PUT', comp: 'lease', operation: 'Lease Blob', handler: leaseBlob, sas: B('w'), dataAction: P.blobWrite },
+  { level: 'blob', method: 'PUT', comp: 'copy', operation: 'Abort Copy Blob', handler: abortCopy, sas: B('w'), dataAction: P.blobWrite },
+  { level: 'blob', method: 'PUT', comp: 'undelete', operation: 'Undelete Blob', handler: undeleteBlob, sas: B('w'), dataAction: P.blobDelete },
+  { level: 'blob', method: 'PUT', comp: 'snapshot', operation: 'Snapshot Blob', handler: snapshotBlob, sas: B('c'), dataAction: P.blobWrite },
+  { level: 'blob', method: 'PUT', comp: 'tier', operation: 'Set Blob Tier', handler: setBlobTier, selectable: true, sas: B('w'), dataAction: P.blobWrite },
 
-  { level: 'blob', method: 'PUT', comp: 'block', when: [COPY_SOURCE], operation: 'Put Block From URL', handler: putBlockFromUrl, sas: B('w') },
-  { level: 'blob', method: 'PUT', comp: 'block', operation: 'Put Block', handler: putBlock, sas: B('w') },
-  { level: 'blob', method: 'PUT', comp: 'blocklist', operation: 'Put Block List', handler: putBlockList, sas: B('w') },
-  { level: 'blob', method: 'GET', comp: 'blocklist', operation: 'Get Block List', handler: getBlockList, anonymous: 'blob', selectable: true, sas: B('r') },
+  { level: 'blob', method: 'PUT', comp: 'block', when: [COPY_SOURCE], operation: 'Put Block From URL', handler: putBlockFromUrl, sas: B('w'), dataAction: P.blobWrite },
+  { level: 'blob', method: 'PUT', comp: 'block', operation: 'Put Block', handler: putBlock, sas: B('w'), dataAction: P.blobWrite },
+  { level: 'blob', method: 'PUT', comp: 'blocklist', operation: 'Put Block List', handler: putBlockList, sas: B('w'), dataAction: P.blobWrite },
+  { level: 'blob', method: 'GET', comp: 'blocklist', operation: 'Get Block List', handler: getBlockList, anonymous: 'blob', selectable: true, sas: B('r'), dataAction: P.blobRead },
 
-  { level: 'blob', method: 'PUT', comp: 'page', when: [COPY_SOURCE], operation: 'Put Page From URL', handler: putPage, sas: B('w') },
-  { level: 'blob', method: 'PUT', comp: 'page', when: [{ header: 'x-ms-page-write', is: 'clear' }], operation: 'Clear Pages', handler: putPage, sas: B('w') },
-  { level: 'blob', method: 'PUT', comp: 'page', operation: 'Put Page', handler: putPage, sas: B('w') },
-  { level: 'blob', method: 'GET', comp: 'pagelist', when: [{ header: 'x-ms-previous-snapshot-url' }], operation: 'Get Page Ranges Diff (managed disk)', handler: getPageRanges, selectable: true, sas: B('r') },
-  { level: 'blob', method: 'GET', comp: 'pagelist', when: [{ query: 'prevsnapshot' }], operation: 'Get Page Ranges Diff', handler: getPageRanges, selectable: true, sas: B('r') },
-  { level: 'blob', method: 'GET', comp: 'pagelist', operation: 'Get Page Ranges', handler: getPageRanges, selectable: true, sas: B('r'), anonymous: 'blob' },
+  { level: 'blob', method: 'PUT', comp: 'page', when: [COPY_SOURCE], operation: 'Put Page From URL', handler: putPage, sas: B('w'), dataAction: P.blobWrite },
+  { level: 'blob', method: 'PUT', comp: 'page', when: [{ header: 'x-ms-page-write', is: 'clear' }], operation: 'Clear Pages', handler: putPage, sas: B('w'), dataAction: P.blobWrite },
+  { level: 'blob', method: 'PUT', comp: 'page', operation: 'Put Page', handler: putPage, sas: B('w'), dataAction: P.blobWrite },
+  { level: 'blob', method: 'GET', comp: 'pagelist', when: [{ header: 'x-ms-previous-snapshot-url' }], operation: 'Get Page Ranges Diff (managed disk)', handler: getPageRanges, selectable: true, sas: B('r'), dataAction: P.blobRead },
+  { level: 'blob', method: 'GET', comp: 'pagelist', when: [{ query: 'prevsnapshot' }], operation: 'Get Page Ranges Diff', handler: getPageRanges, selectable: true, sas: B('r'), dataAction: P.blobRead },
+  { level: 'blob', method: 'GET', comp: 'pagelist', operation: 'Get Page Ranges', handler: getPageRanges, selectable: true, sas: B('r'), anonymous: 'blob', dataAction: P.blobRead },
   { level: 'blob', method: 'PUT', comp: 'incrementalcopy', operation: 'Incremental Copy Blob' },
   { level: 'blob', method: 'PUT', comp: 'appendblock', when: [COPY_SOURCE], operation: 'Append Block From URL' },
-  { level: 'blob', method: 'PUT', comp: 'appendblock', operation: 'Append Block', handler: appendBlock, sas: B('a') },
-  { level: 'blob', method: 'PUT', comp: 'seal', operation: 'Seal Append Blob', handler: sealAppendBlob, sas: B('w') },
+  { level: 'blob', method: 'PUT', comp: 'appendblock', operation: 'Append Block', handler: appendBlock, sas: B('a'), dataAction: P.blobAdd },
+  { level: 'blob', method: 'PUT', comp: 'seal', operation: 'Seal Append Blob', handler: sealAppendBlob, sas: B('w'), dataAction: P.blobWrite },
   { level: 'blob', method: 'GET', comp: 'tags', operation: 'Get Blob Tags', selectable: true },
   { level: 'blob', method: 'PUT', comp: 'tags', operation: 'Set Blob Tags', selectable: true },
   { level: 'blob', method: 'PUT', comp: 'expiry', operation: 'Set Blob Expiry' },
@@ -168,8 +187,8 @@ export const ROUTES = [
   { level: 'blob', method: 'PUT', comp: 'immutabilityPolicies', operation: 'Set Blob Immutability Policy' },
   { level: 'blob', method: 'DELETE', comp: 'immutabilityPolicies', operation: 'Delete Blob Immutability Policy', selectable: true },
   { level: 'blob', method: 'PUT', comp: 'legalhold', operation: 'Set Blob Legal Hold' },
-  { level: 'blob', method: 'GET', restype: 'account', comp: 'properties', operation: 'Get Account Information', handler: getAccountInfo, selectable: true },
-  { level: 'blob', method: 'HEAD', restype: 'account', comp: 'properties', operation: 'Get Account Information', handler: getAccountInfo, selectable: true },
+  { level: 'blob', method: 'GET', restype: 'account', comp: 'properties', operation: 'Get Account Information', handler: getAccountInfo, selectable: true, dataAction: P.blobRead },
+  { level: 'blob', method: 'HEAD', restype: 'account', comp: 'properties', operation: 'Get Account Information', handler: getAccountInfo, selectable: true, dataAction: P.blobRead },
 ] as const satisfies readonly Route[];
 
 // ---------------------------------------------------------------------------------------------

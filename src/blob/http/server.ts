@@ -192,6 +192,8 @@ function sendError(shared: Shared, req: IncomingMessage, res: ServerResponse, me
   }
   const out = commonHeaders(shared, context.requestId, context.version, context.nowMs, context.clientRequestId);
   out['x-ms-error-code'] = rendered.code;
+  // 401s name where to get a token (auth.ts puts the challenge in the error's details).
+  if (details.wwwAuthenticate !== undefined) out['WWW-Authenticate'] = details.wwwAuthenticate;
   const size = details.size;
   if (rendered.status === 416 && size !== undefined) out['Content-Range'] = `bytes */${size}`;
   if (rendered.body !== undefined) {
