@@ -207,7 +207,7 @@ class SqliteTx implements MetaWriter {
     const { lower, upper } = seekBounds(query.prefix ?? '', undefined);
     const deleted = query.deleted ? '' : 'AND deleted_ms IS NULL';
     const rows = this.#stmt(
-      `SELECT * FROM buckets WHERE scope = @scope AND name >= @lower AND (@upper IS NULL OR name < @upper)
+      `SELECT * FROM buckets WHERE scope = @scope AND name >= @lower ${upper === null ? '' : 'AND name < @upper'}
          AND name > @after ${deleted}
        ORDER BY name, bucket_id LIMIT @limit`,
     ).all({ scope, lower, upper, after: query.afterName ?? '', limit: query.limit }) as Row[];
@@ -251,7 +251,7 @@ class SqliteTx implements MetaWriter {
     const index = query.tag === undefined ? 'sqlite_autoindex_entries_1' : 'entries_tag';
     // Seek to `lower`, stop at `upper`; only rows of the cursor's own name are filtered by sub.
     const sql = `SELECT * FROM entries INDEXED BY ${index}
-      WHERE bucket_id = @bucket ${tagFilter} AND name >= @lower AND (@upper IS NULL OR name < @upper)
+      WHERE bucket_id = @bucket ${tagFilter} AND name >= @lower ${upper === null ? '' : 'AND name < @upper'}
         AND (name > @afterName OR (name = @afterName AND sub > @afterSub) OR @hasAfter = 0)
       ORDER BY name, sub LIMIT @limit`;
     const rows = this.#stmt(sql).all({
@@ -265,7 +265,7 @@ class SqliteTx implements MetaWriter {
     const { lower, upper } = seekBounds(query.subPrefix ?? '', undefined);
     const order = query.descending ? 'DESC' : 'ASC';
     const rows = this.#stmt(
-      `SELECT * FROM entries WHERE bucket_id = @bucket AND name = @name AND sub >= @lower AND (@upper IS NULL OR sub < @upper)
+      `SELECT * FROM entries WHERE bucket_id = @bucket AND name = @name AND sub >= @lower ${upper === null ? '' : 'AND sub < @upper'}
        ORDER BY sub ${order} LIMIT @limit`,
     ).all({ bucket: bucketId, name, lower, upper, limit: query.limit ?? -1 }) as Row[];
     return rows.map(toEntry);
