@@ -50,6 +50,7 @@ export class SqliteMetaStore implements MetaStore {
   readonly #groupSync: GroupSync;
   readonly #writeSide: SqliteTx;
   readonly #readSide: SqliteTx;
+  readonly #buckets = new BucketCache();
   /** Transaction control statements, prepared once (they run several times per request). */
   readonly #control: { begin: Statement; savepoint: Statement; release: Statement; rollbackTo: Statement; commit: Statement };
   #pending: PendingWrite[] = [];
@@ -61,12 +62,12 @@ export class SqliteMetaStore implements MetaStore {
     this.#writer.pragma('journal_mode = WAL');
     this.#writer.pragma('synchronous = NORMAL');
     this.#writer.pragma('foreign_keys = OFF');
-    this.#writer.pragma('cache_size = -65536');
+    this.#writer.pragma('cache_size = -16384');
     this.#migrate();
     this.#writer.exec(SWEEP_SQL);
     this.#reader = new Database(options.path, { readonly: true });
-    this.#reader.pragma('cache_size = -65536');
-    this.#writeSide = new SqliteTx(this.#writer);
+    this.#reader.pragma('cache_size = -8192');
+    this.#writeSide = new SqliteTx(this.#writer, this.#buckets, 'writer');
     this.#control = {
       begin: this.#writer.prepare('BEGIN IMMEDIATE'),
       savepoint: this.#writer.prepare('SAVEPOINT w'),
@@ -74,7 +75,7 @@ export class SqliteMetaStore implements MetaStore {
       rollbackTo: this.#writer.prepare('ROLLBACK TO w'),
       commit: this.#writer.prepare('COMMIT'),
     };
-    this.#readSide = new SqliteTx(this.#reader);
+    this.#readSide = new SqliteTx(this.#reader, this.#buckets, 'reader');
     const durable = (options.durability ?? 'fsync') === 'fsync';
     this.#walFd = durable ? openSync(`${options.path}-wal`, 'r') : undefined;
     const walFd = this.#walFd;
@@ -148,8 +149,11 @@ export class SqliteMetaStore implements MetaStore {
     }
     try {
       control.commit.run();
+      // Readers may have cached a bucket between a change and its commit: drop those entries too.
+      if (this.#buckets.takeDirty()) this.#buckets.invalidate();
     } catch (error) {
       if (db.inTransaction) db.exec('ROLLBACK');
+      this.#buckets.invalidate();
       for (const o of outcomes) o.fail(error);
       return [];
     }
@@ -165,12 +169,50 @@ export class SqliteMetaStore implements MetaStore {
   }
 }
 
+/**
+ * Live buckets by (scope, name) as the read connection last saw them: nearly every request looks
+ * its container up, and containers rarely change. Any bucket change on the write side bumps the
+ * generation at once and again after its commit, so a reader never keeps a stale entry past the
+ * commit that changed it.
+ */
+class BucketCache {
+  #generation = 0;
+  #dirty = false;
+  readonly #entries = new Map<string, { generation: number; record: BucketRecord | undefined }>();
+
+  get(key: string): { record: BucketRecord | undefined } | undefined {
+    const hit = this.#entries.get(key);
+    return hit && hit.generation === this.#generation ? hit : undefined;
+  }
+
+  set(key: string, record: BucketRecord | undefined): void {
+    if (this.#entries.size > 10_000) this.#entries.clear();
+    this.#entries.set(key, { generation: this.#generation, record });
+  }
+
+  invalidate(): void {
+    this.#generation++;
+    this.#entries.clear();
+  }
+
+  changed(): void {
+    this.#dirty = true;
+    this.invalidate();
+  }
+
+  takeDirty(): boolean {
+    const dirty = this.#dirty;
+    this.#dirty = false;
+    return dirty;
+  }
+}
+
 /** The statements of one connection, exposed as a MetaWriter (the read side only reads). */
 class SqliteTx implements MetaWriter {
   readonly #db: Db;
   readonly #cache = new Map<string, Statement>();
 
-  constructor(db: Db) {
+  constructor(db: Db, private readonly buckets: BucketCache, private readonly side: 'reader' | 'writer') {
     this.#db = db;
   }
 
@@ -194,8 +236,15 @@ class SqliteTx implements MetaWriter {
   }
 
   async getBucket(scope: string, name: string): Promise<BucketRecord | undefined> {
+    const key = `${scope}\n${name}`;
+    if (this.side === 'reader') {
+      const hit = this.buckets.get(key);
+      if (hit) return hit.record;
+    }
     const row = this.#stmt('SELECT * FROM buckets WHERE scope = ? AND name = ? AND deleted_ms IS NULL').get(scope, name) as Row | undefined;
-    return row ? toBucket(row) : undefined;
+    const record = row ? toBucket(row) : undefined;
+    if (this.side === 'reader') this.buckets.set(key, record);
+    return record;
   }
 
   async getBucketById(bucketId: number): Promise<BucketRecord | undefined> {
@@ -215,12 +264,14 @@ class SqliteTx implements MetaWriter {
   }
 
   async insertBucket(bucket: Omit<BucketRecord, 'bucketId'>): Promise<number> {
+    this.buckets.changed();
     const info = this.#stmt('INSERT INTO buckets (scope, name, created_ms, deleted_ms, expires_ms, attrs) VALUES (?, ?, ?, ?, ?, ?)')
       .run(bucket.scope, bucket.name, bucket.createdMs, bucket.deletedMs, bucket.expiresMs ?? null, JSON.stringify(bucket.attrs));
     return Number(info.lastInsertRowid);
   }
 
   async updateBucket(bucketId: number, change: { attrs?: JsonObject; deletedMs?: number | null; expiresMs?: number | null; name?: string }): Promise<void> {
+    this.buckets.changed();
     const current = await this.getBucketById(bucketId);
     if (!current) return;
     this.#stmt('UPDATE buckets SET attrs = ?, deleted_ms = ?, expires_ms = ?, name = ? WHERE bucket_id = ?').run(
@@ -233,6 +284,7 @@ class SqliteTx implements MetaWriter {
   }
 
   async dropBucket(bucketId: number): Promise<void> {
+    this.buckets.changed();
     this.#stmt('DELETE FROM entries WHERE bucket_id = ?').run(bucketId);
     this.#stmt('DELETE FROM staged WHERE bucket_id = ?').run(bucketId);
     this.#stmt('DELETE FROM buckets WHERE bucket_id = ?').run(bucketId);
