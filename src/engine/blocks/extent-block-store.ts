@@ -10,7 +10,7 @@
 // (split only where it crosses into the next extent). Unknown lengths reserve per 1 MiB piece.
 // Rejected alternative: one file per blob (Azurite's way) - it costs a file create and an
 // fsync of the directory per small PUT, and cannot share bytes between versions cheaply.
-import { mkdirSync, readdirSync, statSync, openSync, closeSync, unlinkSync, fdatasync, read as fsRead, write as fsWrite } from 'node:fs';
+import { mkdirSync, readdirSync, statSync, openSync, closeSync, unlinkSync, fdatasync, read as fsRead, write as fsWrite, writev as fsWritev } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createHash } from 'node:crypto';
@@ -21,9 +21,10 @@ import { slicePieces, type BlockStore, type ChunkRef, type ExtentInfo, type Read
 const fdatasyncAsync = promisify(fdatasync);
 const readAsync = promisify(fsRead);
 const writeAsync = promisify(fsWrite);
+const writevAsync = promisify(fsWritev);
 
 const UNKNOWN_LENGTH_PIECE = 1024 * 1024;
-const READ_PIECE = 1024 * 1024;
+const READ_PIECE = 512 * 1024;
 const READ_AHEAD = 4;
 const WRITE_BATCH_BYTES = 1024 * 1024;
 
@@ -150,12 +151,12 @@ export class ExtentBlockStore implements BlockStore {
       batch.push(buffer);
       batchBytes += buffer.length;
       if (batchBytes >= WRITE_BATCH_BYTES) {
-        await this.#writeAt(cursor, batch.length === 1 && batch[0] ? batch[0] : Buffer.concat(batch, batchBytes));
+        await this.#writeBatch(cursor, batch, batchBytes);
         batch = [];
         batchBytes = 0;
       }
     }
-    if (batchBytes > 0) await this.#writeAt(cursor, batch.length === 1 && batch[0] ? batch[0] : Buffer.concat(batch, batchBytes));
+    if (batchBytes > 0) await this.#writeBatch(cursor, batch, batchBytes);
     if (cursor.written !== expectedBytes) throw new LengthMismatchError(expectedBytes, cursor.written);
     return { chunks, sizeBytes: expectedBytes, md5: hash.digest('base64') };
   }
@@ -185,6 +186,19 @@ export class ExtentBlockStore implements BlockStore {
     }
     await flush();
     return { chunks, sizeBytes: total, md5: hash.digest('base64') };
+  }
+
+  /** One gathered write (writev, no copy) when the batch fits the current chunk; else piecewise. */
+  async #writeBatch(cursor: ChunkCursor, batch: Buffer[], batchBytes: number): Promise<void> {
+    const { ref, within } = cursor.position();
+    const extent = this.#extents.get(ref.extentId);
+    if (!extent || batchBytes > ref.length - within) {
+      await this.#writeAt(cursor, Buffer.concat(batch, batchBytes));
+      return;
+    }
+    await writevAsync(extent.fd, batch, ref.offset + within);
+    this.#dirty.add(extent);
+    cursor.advance(batchBytes);
   }
 
   async #writeAt(cursor: ChunkCursor, buffer: Buffer): Promise<void> {
