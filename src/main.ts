@@ -28,6 +28,7 @@ import { DiskState } from './disks/service/state.js';
 import { Regions } from './disks/service/regions.js';
 import { DiskService } from './disks/service/disk-service.js';
 import { DiskNbdExports } from './disks/service/nbd-exports.js';
+import { vmDiskPort } from './disks/service/vm-disks.js';
 import { createNbdServer } from './disks/nbd/server.js';
 import { createCompute, type Compute } from './compute/compose.js';
 import type { ArmCompute } from './arm/resources/compute-common.js';
@@ -108,12 +109,32 @@ export async function startNimbus(config: NimbusConfig, options: StartOptions = 
   const diskState = await DiskState.open(meta);
   const regions = await Regions.open(config.regions, diskState, accounts);
   const disks = new DiskService({ api, state: diskState, regions, groups, blobBase: `http://${clientHost(config.host)}:${blobPort}`, logger }, clock);
+  // NBD: disks served to VMs and tools (qemu-io, qemu-nbd, nbd-client) over TCP and a unix socket.
+  // Listening before compute exists: a VM's OS disk is attached through it as soon as the VM starts.
+  const nbd = createNbdServer({ meta, blocks, pages, exports: new DiskNbdExports(disks, meta, clock), logger });
+  const nbdSocketPath = join(config.dataDir, 'nbd.sock');
+  const nbdPort = await nbd.listenTcp(config.host, config.nbdPort)
+    .then(async (port) => {
+      await nbd.listenUnix(nbdSocketPath);
+      return port;
+    })
+    .catch(async (error: unknown) => {
+      await nbd.close();
+      await close(blobHttpsServer);
+      await close(blobServer);
+      await meta.close();
+      await blocks.close();
+      throw error;
+    });
   // Compute: hosts from config.compute, the IMDS main listener on config.imdsPort, maintenance stepped by
   // its own timer (and by runDue). Definitions persist in the MetaStore; running VMs do not outlive us.
+  // OS disks: attached in the disk service, reached by QEMU on the NBD unix socket.
   const compute = await createCompute({
     clock, logger, meta, host: config.host, imdsPort: config.imdsPort, runDir: join(config.dataDir, 'compute'),
     hosts: config.compute.hosts, tickIntervalMs: config.compute.tickIntervalMs,
+    disks: vmDiskPort(disks, { type: 'unix', path: nbdSocketPath }, clock),
   }).catch(async (error: unknown) => {
+    await nbd.close();
     await close(blobHttpsServer);
     await close(blobServer);
     await meta.close();
@@ -128,6 +149,7 @@ export async function startNimbus(config: NimbusConfig, options: StartOptions = 
   })
     .catch(async (error: unknown) => {
       await compute.stop();
+      await nbd.close();
       await close(blobHttpsServer);
       await close(blobServer);
       await meta.close();
@@ -135,11 +157,6 @@ export async function startNimbus(config: NimbusConfig, options: StartOptions = 
       throw error;
     });
   issuerUrl = arm.url;
-  // NBD: disks served to VMs and tools (qemu-io, qemu-nbd, nbd-client) over TCP and a unix socket.
-  const nbd = createNbdServer({ meta, blocks, pages, exports: new DiskNbdExports(disks, meta, clock), logger });
-  const nbdPort = await nbd.listenTcp(config.host, config.nbdPort);
-  const nbdSocketPath = join(config.dataDir, 'nbd.sock');
-  await nbd.listenUnix(nbdSocketPath);
 
   // Background work is a step the schedulers below (or a test, after moving its clock) call.
   const runGc = async () => {
@@ -196,12 +213,12 @@ export async function startNimbus(config: NimbusConfig, options: StartOptions = 
       await runGc();
     },
     async stop() {
-      await nbd.close();
-      await disks.settleCopies();
       stopGc();
       stopPurge();
       await arm.close();
-      await compute.stop();
+      await compute.stop(); // guests first: a running QEMU must not lose its disk under it
+      await nbd.close();
+      await disks.settleCopies();
       await close(blobHttpsServer);
       await close(blobServer);
       await meta.close();

@@ -145,6 +145,12 @@ export const AZURE_ERRORS = {
   NoPendingCopyOperation: { status: 409, message: 'There is currently no pending copy operation.' },
   CopyIdMismatch: { status: 409, message: 'The specified copy ID did not match the copy ID for the pending copy operation.' },
   CopyAcrossAccountsNotSupported: { status: 400, message: 'The copy source account and destination account must be the same.' },
+  // Incremental Copy Blob. Azure's error table spells the second code "IncrementalCopyOfEralierVersionSnapshotNotAllowed"
+  // (a typo the SDKs have since dropped); the service and the current SDKs' BlobErrorCode use this spelling.
+  IncrementalCopySourceMustBeSnapshot: { status: 409, message: 'The source for incremental copy request must be a snapshot.' },
+  IncrementalCopyOfEarlierSnapshotNotAllowed: { status: 409, message: 'The specified snapshot is earlier than the last snapshot copied into the incremental copy blob.' },
+  IncrementalCopyBlobMismatch: { status: 409, message: 'The specified source blob is different than the copy source of the existing incremental copy blob.' },
+  OperationNotAllowedOnIncrementalCopyBlob: { status: 409, message: 'The specified operation is not allowed on an incremental copy blob.' },
 
   // Leases
   LeaseIdMissing: { status: 412, message: 'There is currently a lease on the resource and no lease ID was specified in the request.' },

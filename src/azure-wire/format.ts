@@ -9,6 +9,23 @@ export function formatRfc1123(ms: number): string {
   return new Date(ms).toUTCString();
 }
 
+/**
+ * formatRfc1123 remembering its last answer: a listing formats two dates per blob and
+ * neighbouring blobs usually share a second. One per listing render.
+ */
+export function rfc1123Formatter(): (ms: number) => string {
+  let lastSecond = Number.NaN;
+  let lastText = '';
+  return (ms) => {
+    const second = Math.floor(ms / 1000);
+    if (second !== lastSecond) {
+      lastSecond = second;
+      lastText = new Date(second * 1000).toUTCString();
+    }
+    return lastText;
+  };
+}
+
 /** `2024-01-01T10:20:30.1230000Z` */
 export function formatIso7(ms: number): string {
   const iso = new Date(ms).toISOString(); // 2024-01-01T10:20:30.123Z

@@ -23,7 +23,9 @@ export type BlobErrorCode =
   | 'BlobArchived' | 'InvalidBlobTier' | 'BlobBeingRehydrated'
   | 'InvalidPageRange' | 'SequenceNumberConditionNotMet' | 'SequenceNumberIncrementTooLarge'
   | 'PreviousSnapshotNotFound' | 'PreviousSnapshotCannotBeNewer' | 'BlobOverwritten'
-  | 'BlobIsSealed' | 'AppendPositionConditionNotMet' | 'MaxBlobSizeConditionNotMet';
+  | 'BlobIsSealed' | 'AppendPositionConditionNotMet' | 'MaxBlobSizeConditionNotMet'
+  | 'IncrementalCopySourceMustBeSnapshot' | 'IncrementalCopyOfEarlierSnapshotNotAllowed' | 'IncrementalCopyBlobMismatch'
+  | 'OperationNotAllowedOnIncrementalCopyBlob';
 
 export class BlobError extends ServiceError<BlobErrorCode> {}
 

@@ -24,7 +24,7 @@ import { ScheduledEventStore } from './events/event-store.js';
 import { ImdsServer } from './imds/server.js';
 import { MaintenanceOrchestrator } from './maintenance/orchestrator.js';
 import type { HostWork } from './maintenance/update-vm.js';
-import { ComputeService } from './service/compute-service.js';
+import { ComputeService, type VmDiskPort } from './service/compute-service.js';
 import { resourceKey, type HostConfig, type VmRecord } from './service/model.js';
 
 export interface ComputeDeps {
@@ -46,6 +46,8 @@ export interface ComputeDeps {
   /** qemu guests: MiB of random bytes the test guest keeps in RAM and checksums. Default 16. */
   readonly guestMemoryRegionMiB?: number;
   readonly hostWork?: HostWork;
+  /** Managed OS disks (src/disks/service/vm-disks.ts); without it VMs cannot have an OS disk. */
+  readonly disks?: VmDiskPort;
   /** How often the maintenance timer steps; null = no timer (tests call runDue). Default 1000. */
   readonly tickIntervalMs?: number | null;
 }
@@ -99,7 +101,9 @@ export async function createCompute(deps: ComputeDeps): Promise<Compute> {
       .map((vm) => resourceKey(vm)),
   });
   const imdsPort = await imds.listen(deps.imdsPort);
-  const opened = await ComputeService.open({ clock: deps.clock, meta: deps.meta, hosts, driverFor, bootFor, imdsPorts: imds })
+  const opened = await ComputeService.open({
+    clock: deps.clock, meta: deps.meta, hosts, driverFor, bootFor, imdsPorts: imds, disks: deps.disks ?? null,
+  })
     .catch(async (error: unknown) => {
       await imds.stop();
       throw error;

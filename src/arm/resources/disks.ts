@@ -55,6 +55,8 @@ export function renderDisk(ctx: ArmContext, disk: DiskRecord): JsonValue {
     sku: renderSku(disk.skuName), properties,
   };
   if (disk.zones.length > 0) body.zones = disk.zones;
+  const managedBy = ctx.deps.disks.managedBy(disk);
+  if (managedBy !== undefined) body.managedBy = managedBy;
   return body;
 }
 

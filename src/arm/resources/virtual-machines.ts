@@ -15,8 +15,12 @@
 // polling, verified in test/arm-compute.test.ts. A 202 + Azure-AsyncOperation flow would only be needed
 // for work that outlives the request.
 //
-// What is recorded but not acted on: storageProfile (the OS disk id is attached over NBD by the disks
-// work later), osProfile (computerName, adminUsername; never passwords), networkProfile. See vm-profiles.ts.
+// OS disk: storageProfile.osDisk.managedDisk.id names an existing managed disk, which the VM holds
+// attached from creation to delete (404 ResourceNotFound when there is none, 409 OperationNotAllowed
+// when another VM or writer holds it or it is exported); a qemu host attaches it as a virtio-blk
+// drive over NBD, a process host records it only (instanceView.nimbus.osDisk says which).
+// Recorded and echoed, not acted on: the rest of storageProfile, osProfile (computerName,
+// adminUsername; never passwords), networkProfile. See vm-profiles.ts.
 // A repeated PUT may not change vmSize or the availability set (409 OperationNotAllowed; Azure needs a
 // deallocated VM to resize, which Nimbus does not implement yet).
 //
@@ -96,7 +100,7 @@ function renderInstanceView(ctx: ArmContext, vm: VmRecord): JsonObject {
     platformFaultDomain: view.platformFaultDomain,
     statuses: view.statuses.map((s) => ({ code: s.code, level: s.level, displayStatus: s.displayStatus, ...(s.time ? { time: s.time } : {}) })),
     // Not Azure's: what really hosts the VM (host, driver, whether it is a real VM or a process).
-    nimbus: { ...view.nimbus },
+    nimbus: { ...view.nimbus, osDisk: view.nimbus.osDisk ? { ...view.nimbus.osDisk } : null },
   };
 }
 
@@ -118,7 +122,7 @@ async function putVm(ctx: ArmContext): Promise<Reply> {
   await vmProfiles.set(key, spec.profile);
   try {
     const vm = await computeCall(targetOf(ref), () => service.createVm({
-      ...ref, location: spec.location, vmSize: spec.vmSize, availabilitySet: spec.availabilitySet,
+      ...ref, location: spec.location, vmSize: spec.vmSize, availabilitySet: spec.availabilitySet, osDiskId: spec.osDiskId,
       ...(spec.memoryMiB === undefined ? {} : { memoryMiB: spec.memoryMiB }), ...(spec.tags ? { tags: spec.tags } : {}),
     }));
     return json(201, renderVm(ctx, vm, false));
@@ -193,6 +197,7 @@ interface VmSpec {
   availabilitySet: string | null;
   memoryMiB?: number;
   tags?: Record<string, string>;
+  osDiskId: string | null;
   profile: VmProfile;
 }
 
@@ -210,7 +215,7 @@ function parseVm(body: JsonObject, ref: VmRef): VmSpec {
     armFail('InvalidParameter', { target: 'properties.availabilitySet.id', detail: 'An availability set must be in the virtual machine\'s subscription and resource group.' });
   }
   const tags = field.tags(body, 'tags');
-  const spec: VmSpec = { location, vmSize, availabilitySet, profile: parseProfile(properties) };
+  const spec: VmSpec = { location, vmSize, availabilitySet, osDiskId: osDiskIdOf(properties), profile: parseProfile(properties) };
   if (tags !== undefined) spec.tags = tags;
   const memory = tags?.[MEMORY_TAG];
   if (memory !== undefined) {
@@ -218,6 +223,13 @@ function parseVm(body: JsonObject, ref: VmRef): VmSpec {
     spec.memoryMiB = Number(memory);
   }
   return spec;
+}
+
+function osDiskIdOf(properties: JsonObject): string | null {
+  const storage = field.object(properties, 'storageProfile', 'properties.');
+  const osDisk = storage === undefined ? undefined : field.object(storage, 'osDisk', 'properties.storageProfile.');
+  const managedDisk = osDisk === undefined ? undefined : field.object(osDisk, 'managedDisk', 'properties.storageProfile.osDisk.');
+  return (managedDisk === undefined ? undefined : field.string(managedDisk, 'id', 'properties.storageProfile.osDisk.managedDisk.')) ?? null;
 }
 
 function parseProfile(properties: JsonObject): VmProfile {
@@ -239,5 +251,6 @@ function parseProfile(properties: JsonObject): VmProfile {
 function changedSetting(vm: VmRecord, spec: VmSpec): string | undefined {
   if (spec.vmSize.toLowerCase() !== vm.vmSize.toLowerCase()) return 'vmSize';
   if ((spec.availabilitySet ?? '').toLowerCase() !== (vm.availabilitySet ?? '').toLowerCase()) return 'availabilitySet';
+  if ((spec.osDiskId ?? '').toLowerCase() !== (vm.osDiskId ?? '').toLowerCase()) return 'storageProfile.osDisk.managedDisk.id';
   return undefined;
 }

@@ -1,10 +1,9 @@
 // VmProfiles: what ARM records about a virtual machine that the compute model (VmRecord) does not
 // hold: `storageProfile`, `osProfile` (without secrets) and `networkProfile`, echoed back on GET.
 //
-// Why here and not in the compute service: nothing in Nimbus acts on these profiles yet. The OS disk
-// (`storageProfile.osDisk.managedDisk.id`) is recorded so that the disks work can attach it over NBD
-// later; when it does, the disk id belongs in VmRecord (the service must know what to attach) and this
-// document shrinks to what stays echo-only.
+// Why here and not in the compute service: nothing in Nimbus acts on these profiles. The one part
+// that is acted on, the OS disk id (`storageProfile.osDisk.managedDisk.id`), is also in VmRecord
+// (`osDiskId`), which is what the compute service attaches; the profile keeps the body as sent.
 //
 // Stored like compute's definitions: ONE document in the MetaStore settings table, scope
 // '$arm-compute', key 'vm-profiles': { formatVersion: 1, profiles: { "<sub/rg/name lower-case>": {...} } }.

@@ -14,7 +14,7 @@ import type {
   BlobView, BlockInfo, BlockListView, ContainerView, CopyState, LeaseView, ListBlobsResult,
   ListContainersResult, Metadata, ServiceProperties, SignedIdentifier,
 } from '../service/model.js';
-import { formatIso7, formatRfc1123 } from '../../azure-wire/format.js';
+import { formatIso7, formatRfc1123, rfc1123Formatter } from '../../azure-wire/format.js';
 import { XML_DECLARATION, el, escapeXml, hasInvalidXmlChars, optEl, type XmlElement } from '../../azure-wire/xml.js';
 
 const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
@@ -68,6 +68,10 @@ export function setBlobHeaders(out: OutgoingHttpHeaders, blob: BlobView, kind: '
   setMetadataHeaders(out, blob.metadata);
   setLeaseHeaders(out, blob.lease);
   if (blob.copy !== null) setCopyHeaders(out, blob.copy);
+  if (blob.incrementalCopy !== undefined) {
+    out['x-ms-incremental-copy'] = 'true';
+    if (blob.incrementalCopy.destinationSnapshot !== undefined) out['x-ms-copy-destination-snapshot'] = blob.incrementalCopy.destinationSnapshot;
+  }
   if (blob.versionId !== undefined) {
     out['x-ms-version-id'] = blob.versionId;
     out['x-ms-is-current-version'] = blob.isCurrentVersion === true ? 'true' : 'false';
@@ -162,13 +166,14 @@ export function renderBlobList(
   let xml = `${XML_DECLARATION}<EnumerationResults ServiceEndpoint="${escapeXml(serviceEndpoint)}" ContainerName="${escapeXml(containerName)}">`
     + renderEcho(echo) + '<Blobs>';
   const { blobs, prefixes } = result;
+  const date = rfc1123Formatter();
   let b = 0;
   let p = 0;
   while (b < blobs.length || p < prefixes.length) {
     const blob = blobs[b];
     const prefix = prefixes[p];
     if (blob !== undefined && (prefix === undefined || blob.name <= prefix)) {
-      xml += renderBlobEntry(blob, options);
+      xml += renderBlobEntry(blob, options, date);
       b++;
     } else if (prefix !== undefined) {
       xml += '<BlobPrefix>' + renderName(prefix) + '</BlobPrefix>';
@@ -182,7 +187,7 @@ function renderName(name: string): string {
   return hasInvalidXmlChars(name) ? `<Name Encoded="true">${encodeURIComponent(name)}</Name>` : el('Name', name);
 }
 
-function renderBlobEntry(blob: BlobView, options: BlobListOptions): string {
+function renderBlobEntry(blob: BlobView, options: BlobListOptions, date: (ms: number) => string): string {
   const h = blob.headers;
   let xml = '<Blob>' + renderName(blob.name)
     + (blob.deleted ? '<Deleted>true</Deleted>' : '')
@@ -190,8 +195,8 @@ function renderBlobEntry(blob: BlobView, options: BlobListOptions): string {
     + optEl('VersionId', blob.versionId)
     + (blob.isCurrentVersion ? '<IsCurrentVersion>true</IsCurrentVersion>' : '')
     + '<Properties>'
-    + el('Creation-Time', formatRfc1123(blob.createdMs))
-    + el('Last-Modified', formatRfc1123(blob.lastModifiedMs))
+    + el('Creation-Time', date(blob.createdMs))
+    + el('Last-Modified', date(blob.lastModifiedMs))
     + el('Etag', unquote(blob.etag))
     + el('Content-Length', blob.sizeBytes)
     + el('Content-Type', h.contentType ?? DEFAULT_CONTENT_TYPE)
@@ -207,8 +212,10 @@ function renderBlobEntry(blob: BlobView, options: BlobListOptions): string {
     + renderLeaseElements(blob.lease)
     + '<ServerEncrypted>true</ServerEncrypted>'
     + (blob.deleted ? el('DeletedTime', formatRfc1123(blob.deleted.deletedMs)) + el('RemainingRetentionDays', blob.deleted.remainingDays) : '')
-    + (blob.append?.sealed ? '<Sealed>true</Sealed>' : '');
+    + (blob.append?.sealed ? '<Sealed>true</Sealed>' : '')
+    + (blob.incrementalCopy ? '<IncrementalCopy>true</IncrementalCopy>' : '');
   if (options.includeCopy && blob.copy !== null) xml += renderCopyElements(blob.copy);
+  if (options.includeCopy && blob.incrementalCopy?.destinationSnapshot !== undefined) xml += el('DestinationSnapshot', blob.incrementalCopy.destinationSnapshot);
   xml += '</Properties>';
   if (options.includeMetadata) xml += renderMetadata(blob.metadata);
   if (blob.hasVersionsOnly) xml += '<HasVersionsOnly>true</HasVersionsOnly>';

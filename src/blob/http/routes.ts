@@ -34,7 +34,7 @@ import {
   deleteBlob, leaseBlob, putBlob, putBlobWithoutType, putBlock, putBlockList, setBlobMetadata, setBlobProperties, snapshotBlob,
   undeleteBlob, setBlobTier,
 } from './handlers/blob-write.js';
-import { abortCopy, copyBlob, copyBlobFromUrl, putBlobFromUrl, putBlockFromUrl } from './handlers/blob-copy.js';
+import { abortCopy, copyBlob, copyBlobFromUrl, incrementalCopyBlob, putBlobFromUrl, putBlockFromUrl } from './handlers/blob-copy.js';
 import { createPageBlob, getPageRanges, putPage, resizePageBlob, updateSequenceNumber } from './handlers/page-blob.js';
 import { appendBlock, createAppendBlob, sealAppendBlob } from './handlers/append-blob.js';
 import { getUserDelegationKey } from './handlers/user-delegation-key.js';
@@ -176,7 +176,7 @@ export const ROUTES = [
   { level: 'blob', method: 'GET', comp: 'pagelist', when: [{ header: 'x-ms-previous-snapshot-url' }], operation: 'Get Page Ranges Diff (managed disk)', handler: getPageRanges, selectable: true, sas: B('r'), dataAction: P.blobRead },
   { level: 'blob', method: 'GET', comp: 'pagelist', when: [{ query: 'prevsnapshot' }], operation: 'Get Page Ranges Diff', handler: getPageRanges, selectable: true, sas: B('r'), dataAction: P.blobRead },
   { level: 'blob', method: 'GET', comp: 'pagelist', operation: 'Get Page Ranges', handler: getPageRanges, selectable: true, sas: B('r'), anonymous: 'blob', dataAction: P.blobRead },
-  { level: 'blob', method: 'PUT', comp: 'incrementalcopy', operation: 'Incremental Copy Blob' },
+  { level: 'blob', method: 'PUT', comp: 'incrementalcopy', operation: 'Incremental Copy Blob', handler: incrementalCopyBlob, sas: B('w'), dataAction: P.blobWrite },
   { level: 'blob', method: 'PUT', comp: 'appendblock', when: [COPY_SOURCE], operation: 'Append Block From URL' },
   { level: 'blob', method: 'PUT', comp: 'appendblock', operation: 'Append Block', handler: appendBlock, sas: B('a'), dataAction: P.blobAdd },
   { level: 'blob', method: 'PUT', comp: 'seal', operation: 'Seal Append Blob', handler: sealAppendBlob, sas: B('w'), dataAction: P.blobWrite },

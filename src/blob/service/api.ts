@@ -64,6 +64,8 @@ export interface BlobApi {
   setBlobTier(ref: BlobRef, options: { tier: AccessTier; priority: RehydratePriority; selector?: BlobSelector; leaseId?: string }, now: number): Promise<{ accepted: boolean }>;
   putBlobFromUrl(ref: BlobRef, source: CopySource, options: { headers?: BlobHttpHeaders; metadata: Metadata; conditions: Conditions; leaseId?: string; copySourceProperties: boolean }, now: number): Promise<WriteResult>;
   abortCopy(ref: BlobRef, copyId: string, options: { leaseId?: string }, now: number): Promise<void>;
+  /** Incremental Copy Blob: `source` names a page blob snapshot; completes before it returns. */
+  incrementalCopy(ref: BlobRef, source: CopySource, options: { conditions: Conditions; leaseId?: string }, now: number): Promise<CopyResult & { destinationSnapshot: string }>;
   leaseBlob(ref: BlobRef, action: LeaseAction, conditions: Conditions, now: number): Promise<LeaseResult>;
 
   // Append blobs

@@ -75,6 +75,7 @@ export function createBlobService(deps: BlobServiceDeps): BlobApi {
     copyBlob: (r, s, o, n) => blobs.copyBlob(r, s, o, n),
     putBlobFromUrl: (r, s, o, n) => blobs.putBlobFromUrl(r, s, o, n),
     abortCopy: (r, id, o, n) => blobs.abortCopy(r, id, o, n),
+    incrementalCopy: (r, s, o, n) => blobs.incrementalCopy(r, s, o, n),
     leaseBlob: (r, a, c, n) => blobs.leaseBlob(r, a, c, n),
     // ---- lifecycle management and usage ----
     getManagementPolicy: (a) => lifecycle.getPolicy(a),

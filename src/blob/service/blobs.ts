@@ -16,16 +16,19 @@ import { BUFFERED_READ_MAX_BYTES, contentPieces, createBlockFor, createBlockFrom
 import { findContainer } from './containers.js';
 import { applyLeaseAction, checkReadLease, checkWriteLease } from './leases.js';
 import { checkBlobName, checkMetadata } from './names.js';
-import { blobAttrs, blobView, entryKind, snapshotSub, toJson, versionSub, CURRENT_SUB, type BlobAttrs } from './records.js';
+import { blobAttrs, blobView, entryKind, snapshotSub, toJson, versionSub, CURRENT_SUB, type BlobAttrs, type IncrementalCopyAttrs } from './records.js';
 import { readDataProtection } from './containers.js';
 import { deleteCurrent, deleteEntryOrSoftly, liveSnapshots, takeSnapshot, undeleteAll, writeCurrent, type HistoryContext, type WriteKind } from './history.js';
 import { normalizeTimeId, type TimeIds } from './time-ids.js';
 import { changeTier, checkOnline, isArchived, settleTier, type RehydrationTimes } from './tiers.js';
 import { AppendBlobs } from './append-blobs.js';
-import { checkPageSize, createPageObject, pageSourceOf, spansBuffer, spansStream, PageBlobs, type PageRangesResult, type PageWriteOptions } from './page-blobs.js';
-import type { PageStore, PageViewId } from '../../engine/pages/page-store.js';
+import {
+  checkPageSize, createPageObject, pageObjectOf, pageSourceOf, refuseIncrementalCopyBlob, spansBuffer, spansStream, PageBlobs,
+  type PageRangesResult, type PageWriteOptions,
+} from './page-blobs.js';
+import { PageError, viewSource, type PageDiff, type PageObjectId, type PageStore, type PageViewId } from '../../engine/pages/page-store.js';
 import type {
-  BlobHttpHeaders, BlobRef, BlobView, BodySource, BlockInfo, BlockListView, ByteRange, Conditions, CopyResult, CopySource,
+  BlobHttpHeaders, BlobRef, BlobView, BodySource, BlockInfo, BlockListView, ByteRange, Conditions, CopyResult, CopySource, CopyState,
   GetBlobResult, LeaseAction, LeaseResult, Metadata, PutBlobRequest, PutBlockListRequest, WriteResult, BlobSelector, SnapshotResult,
   AccessTier, RehydratePriority,
 } from './model.js';
@@ -279,6 +282,7 @@ export class Blobs {
     return this.deps.meta.write(async (tx) => {
       const bucket = await findContainer(tx, ref);
       const { current, attrs } = await existingBlob(tx, bucket, ref, options.conditions);
+      refuseIncrementalCopyBlob(attrs);
       checkReadLease(attrs.lease, options.leaseId, now, 'blob');
       checkOnline(attrs, now);
       const { snapshot, versionId } = await takeSnapshot(await this.#history(tx, bucket, ref, now), current, options.metadata);
@@ -324,6 +328,95 @@ export class Blobs {
   async #copyPages(tx: MetaWriter, source: EntryRecord): Promise<number | null> {
     if (blobAttrs(source.attrs).blobType !== 'PageBlob') return null;
     return this.deps.pages.branch(tx, pageSourceOf(source));
+  }
+
+  /**
+   * Incremental Copy Blob: brings the destination, an incremental-copy page blob, to the content of
+   * a snapshot of a page blob, then snapshots the destination. The first copy branches the whole
+   * snapshot; each later one applies only the page diff between the source snapshot copied last
+   * and this one (written pages are shared with the source by reference, never re-read). Like every
+   * copy inside one Nimbus it completes before the reply. The destination mirrors the snapshot's
+   * properties, metadata and sequence number; its creation time and lease carry over.
+   */
+  async incrementalCopy(
+    ref: BlobRef, source: CopySource, options: { conditions: Conditions; leaseId?: string }, now: number,
+  ): Promise<CopyResult & { destinationSnapshot: string }> {
+    checkBlobName(ref.blob);
+    if (source.selector?.snapshot === undefined || source.selector.versionId !== undefined) fail('IncrementalCopySourceMustBeSnapshot');
+    const copyId = newGuid();
+    return this.deps.meta.write(async (tx) => {
+      const { entry: sourceEntry } = await this.#source(tx, source);
+      const sourceAttrs = blobAttrs(sourceEntry.attrs);
+      const sourceView = (sourceEntry.pageView ?? null) as PageViewId | null;
+      if (sourceAttrs.blobType !== 'PageBlob' || sourceView === null || sourceAttrs.snapshot === undefined) fail('InvalidBlobType');
+      const { bucket, current } = await this.#target(tx, ref, options.conditions, options.leaseId, now, true);
+      const previous = current ? blobAttrs(current.attrs).incrementalCopy : undefined;
+      // Only a blob created by an earlier incremental copy (of the same source blob) can be the destination.
+      if (current && !previous) fail('InvalidBlobType');
+      if (previous && !sameBlob(previous.sourceRef, source.ref)) fail('IncrementalCopyBlobMismatch');
+      if (previous && sourceAttrs.snapshot < previous.lastSnapshot) fail('IncrementalCopyOfEarlierSnapshotNotAllowed');
+
+      const size = sourceEntry.sizeBytes;
+      const { account, container, blob } = source.ref;
+      const incremental: IncrementalCopyAttrs = {
+        sourceBlob: source.url.split('?')[0] ?? source.url, sourceRef: { account, container, blob }, lastSnapshot: sourceAttrs.snapshot,
+      };
+      const copy: CopyState = { copyId, source: source.url, status: 'success', progress: `${size}/${size}`, completionMs: now };
+      const attrs: BlobAttrs = {
+        ...this.#newAttrs(current, sourceAttrs.headers, sourceAttrs.metadata, now),
+        blobType: 'PageBlob', sequenceNumber: sourceAttrs.sequenceNumber ?? 0, copy, incrementalCopy: incremental,
+      };
+      if (current && previous) {
+        await this.#transferChanges(tx, pageObjectOf(current), previous, sourceView, size);
+        await tx.putEntry({ ...current, sizeBytes: size, attrs: toJson({ ...attrs, versionId: blobAttrs(current.attrs).versionId }) });
+      } else {
+        const pageObject = await this.deps.pages.branch(tx, viewSource(sourceView));
+        await this.#commit(tx, bucket, ref, attrs, { contentId: null, sizeBytes: size, pageObject }, now);
+      }
+      // The destination snapshot; the current blob then names it (x-ms-copy-destination-snapshot).
+      const written = await liveCurrent(tx, bucket.bucketId, ref.blob);
+      if (!written) fail('BlobNotFound');
+      const { snapshot: destinationSnapshot } = await takeSnapshot(await this.#history(tx, bucket, ref, now), written, undefined);
+      const latest = (await liveCurrent(tx, bucket.bucketId, ref.blob)) ?? written;
+      const latestAttrs = blobAttrs(latest.attrs);
+      await tx.putEntry({ ...latest, attrs: toJson({ ...latestAttrs, incrementalCopy: { ...incremental, destinationSnapshot } }) });
+      return { etag: attrs.etag, lastModifiedMs: now, copyId, copyStatus: 'success', versionId: latestAttrs.versionId, destinationSnapshot };
+    });
+  }
+
+  /** Applies to the destination's pages what changed in the source since the snapshot copied last. */
+  async #transferChanges(tx: MetaWriter, objectId: PageObjectId, previous: IncrementalCopyAttrs, to: PageViewId, sizeBytes: number): Promise<void> {
+    const { pages } = this.deps;
+    const changes = await this.#changesSince(tx, previous, to, sizeBytes);
+    await pages.resize(tx, objectId, sizeBytes);
+    for (const range of changes.cleared) {
+      const clipped = { start: range.start, end: Math.min(range.end, sizeBytes) };
+      if (clipped.start < clipped.end) await pages.clear(tx, objectId, clipped);
+    }
+    for (const range of changes.written) {
+      for (const span of await pages.read(tx, viewSource(to), range)) {
+        if (span.kind === 'data') await pages.write(tx, objectId, span.start, span.pieces);
+        else await pages.clear(tx, objectId, span);
+      }
+    }
+  }
+
+  /**
+   * The source's page diff from the snapshot copied last to `to`. When that snapshot is gone (deleted,
+   * or the source blob was recreated since), everything: clear the destination, then every valid page.
+   */
+  async #changesSince(tx: MetaReader, previous: IncrementalCopyAttrs, to: PageViewId, sizeBytes: number): Promise<PageDiff> {
+    const { account, container, blob } = previous.sourceRef;
+    const bucket = await tx.getBucket(account, container);
+    const older = bucket ? await this.#select(tx, bucket.bucketId, blob, { snapshot: previous.lastSnapshot }) : undefined;
+    if (older?.pageView !== null && older?.pageView !== undefined) {
+      try {
+        return await this.deps.pages.diff(tx, older.pageView as PageViewId, viewSource(to));
+      } catch (error) {
+        if (!(error instanceof PageError)) throw error;
+      }
+    }
+    return { written: await this.deps.pages.validRanges(tx, viewSource(to)), cleared: [{ start: 0, end: sizeBytes }] };
   }
 
   /** Put Blob with x-ms-blob-type: AppendBlob: an empty append blob. */
@@ -469,11 +562,15 @@ export class Blobs {
     });
   }
 
-  /** The container and live current blob a write targets, with conditions and lease checked. */
-  async #target(tx: MetaWriter, ref: BlobRef, conditions: Conditions, leaseId: string | undefined, now: number) {
+  /**
+   * The container and live current blob a write targets, with conditions and lease checked. Only
+   * Incremental Copy Blob (`incrementalCopy`) may target an incremental-copy blob.
+   */
+  async #target(tx: MetaWriter, ref: BlobRef, conditions: Conditions, leaseId: string | undefined, now: number, incrementalCopy = false) {
     const bucket = await findContainer(tx, ref);
     const current = await liveCurrent(tx, bucket.bucketId, ref.blob);
     const attrs = current ? blobAttrs(current.attrs) : undefined;
+    if (!incrementalCopy) refuseIncrementalCopyBlob(attrs);
     checkConditions(conditions, attrs, 'write');
     if (attrs) checkWriteLease(attrs.lease, leaseId, now, 'blob');
     else if (leaseId !== undefined) fail('LeaseNotPresentWithBlobOperation');
@@ -557,6 +654,7 @@ export class Blobs {
     return this.deps.meta.write(async (tx) => {
       const bucket = await findContainer(tx, ref);
       const { current, attrs } = await existingBlob(tx, bucket, ref, options.conditions);
+      refuseIncrementalCopyBlob(attrs);
       checkWriteLease(attrs.lease, options.leaseId, now, 'blob');
       const next = { ...settleTier(change(attrs), now), etag: this.deps.etags.next(now), lastModifiedMs: now };
       if (kind === undefined) {
@@ -583,6 +681,10 @@ async function existingBlob(tx: MetaReader, bucket: BucketRecord, ref: BlobRef, 
 async function liveCurrent(tx: MetaReader, bucketId: number, name: string): Promise<EntryRecord | undefined> {
   const entry = await tx.getEntry(bucketId, name, CURRENT_SUB);
   return entry && entryKind(entry) === 'current' ? entry : undefined;
+}
+
+function sameBlob(a: BlobRef, b: BlobRef): boolean {
+  return a.account === b.account && a.container === b.container && a.blob === b.blob;
 }
 
 /** An explicit tier given at write time (x-ms-access-tier). */

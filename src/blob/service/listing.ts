@@ -17,7 +17,7 @@ import { blobAttrs, blobView, entryKind, CURRENT_SUB, TAG_CURRENT, VERSION_PREFI
 import type { BlobView, ContainerRef, ListBlobsRequest, ListBlobsResult, ListInclude } from './model.js';
 
 const PAST_EVERYTHING = '\u{10FFFF}';
-const BATCH = 256;
+const BATCH = 1000;
 /** Marker position of the HasVersionsOnly entry: just after the newest version's sub. */
 const ROOT_SUFFIX = '\u0001';
 

@@ -97,6 +97,8 @@ export interface BlobView {
   sequenceNumber?: number;
   /** Append blobs only. */
   append?: { committedBlockCount: number; sealed: boolean };
+  /** Incremental-copy page blobs and their snapshots: x-ms-incremental-copy, x-ms-copy-destination-snapshot. */
+  incrementalCopy?: { destinationSnapshot?: string };
   /** Block blobs only. */
   tier?: { tier: AccessTier; inferred: boolean; changedMs?: number; rehydrating?: { to: AccessTier; priority: RehydratePriority } };
 }

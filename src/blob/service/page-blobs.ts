@@ -159,6 +159,7 @@ export class PageBlobs {
     return this.deps.meta.write(async (tx) => {
       const { entry } = await this.#current(tx, ref);
       const attrs = blobAttrs(entry.attrs);
+      refuseIncrementalCopyBlob(attrs);
       checkConditions(options.conditions, attrs, 'write');
       checkWriteLease(attrs.lease, options.leaseId, now, 'blob');
       checkSequence(options.sequence, attrs.sequenceNumber ?? 0);
@@ -169,6 +170,14 @@ export class PageBlobs {
       return { etag: next.etag, lastModifiedMs: now, contentMd5: result.contentMd5, sequenceNumber };
     });
   }
+}
+
+/**
+ * An incremental-copy blob changes only through Incremental Copy Blob: every other write to it
+ * (pages, resize, sequence number, properties, metadata, snapshots, overwrites) is refused.
+ */
+export function refuseIncrementalCopyBlob(attrs: BlobAttrs | undefined): void {
+  if (attrs?.incrementalCopy !== undefined && attrs.snapshot === undefined) fail('OperationNotAllowedOnIncrementalCopyBlob');
 }
 
 export function pageObjectOf(entry: EntryRecord): PageObjectId {

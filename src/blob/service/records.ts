@@ -78,6 +78,19 @@ export interface BlobAttrs {
   /** Append blobs: x-ms-blob-committed-block-count, and whether the blob is sealed. */
   committedBlockCount?: number;
   sealed?: boolean;
+  /**
+   * Page blobs made by Incremental Copy Blob (read-only but for Delete): the base blob they copy
+   * (its URL without query, and its name), the source snapshot copied last, and the destination
+   * snapshot that copy created (unset on the snapshots themselves: theirs is their own time).
+   */
+  incrementalCopy?: IncrementalCopyAttrs;
+}
+
+export interface IncrementalCopyAttrs {
+  sourceBlob: string;
+  sourceRef: { account: string; container: string; blob: string };
+  lastSnapshot: string;
+  destinationSnapshot?: string;
 }
 
 // The engine stores attrs as JSON; these casts are the one place the shapes are asserted.
@@ -118,6 +131,7 @@ export function blobView(entry: EntryRecord, now: number): BlobView {
     tier: attrs.blobType === 'BlockBlob' ? tierOf(attrs, now) : undefined,
     sequenceNumber: attrs.blobType === 'PageBlob' ? attrs.sequenceNumber ?? 0 : undefined,
     append: attrs.blobType === 'AppendBlob' ? { committedBlockCount: attrs.committedBlockCount ?? 0, sealed: attrs.sealed === true } : undefined,
+    incrementalCopy: attrs.incrementalCopy ? { destinationSnapshot: attrs.incrementalCopy.destinationSnapshot ?? attrs.snapshot } : undefined,
   };
 }
 

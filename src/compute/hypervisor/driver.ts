@@ -20,16 +20,34 @@ export interface Capabilities {
   readonly memoryPreservingUpdate: boolean;
   /** How the guest clock is corrected after a pause; 'host-clock' means it never lags. */
   readonly clockSync: 'qemu-ga' | 'host-clock';
-  readonly disks: 'nbd' | 'none';
+  /** 'nbd': disks in VmSpec are attached as virtio-blk drives; 'not-supported': recorded, never attached. */
+  readonly disks: 'nbd' | 'not-supported';
   readonly imds: 'guestfwd' | 'none';
   /** How a pause is done: QEMU `stop`, or the process freezer actually in use on this host. */
   readonly pauseMechanism: 'qemu-stop' | 'cgroup2-freeze' | 'cgroup1-freezer' | 'sigstop';
 }
 
-/** A disk attached over NBD, e.g. `nbd+unix:///export?socket=/run/nimbus/nbd.sock` or `nbd://127.0.0.1:10809/export`. */
+/** Where an NBD export is served: the unix socket in the data dir (preferred) or TCP. */
+export type NbdServerAddress =
+  | { readonly type: 'unix'; readonly path: string }
+  | { readonly type: 'tcp'; readonly host: string; readonly port: number };
+
+/**
+ * A disk attached over NBD. `nbdUrl` says the same as server + exportName, for logs and tools
+ * (`nbd+unix:///<export>?socket=<path>` or `nbd://host:port/<export>`).
+ */
 export interface DiskAttachment {
+  /** The managed disk's resource id (what the VM's storageProfile names). */
   readonly name: string;
+  readonly server: NbdServerAddress;
+  readonly exportName: string;
   readonly nbdUrl: string;
+}
+
+export function nbdUrlOf(server: NbdServerAddress, exportName: string): string {
+  return server.type === 'unix'
+    ? `nbd+unix:///${exportName}?socket=${server.path}`
+    : `nbd://${server.host}:${server.port}/${exportName}`;
 }
 
 export type BootSource =

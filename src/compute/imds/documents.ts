@@ -43,8 +43,9 @@ export function instanceDocument(facts: InstanceFacts, apiVersion: string): { [k
     storageProfile: {
       imageReference: { id: '', offer: '', publisher: '', sku: '', version: '' },
       osDisk: {
-        caching: '', createOption: '', diskSizeGB: '', name: '', osType: 'Linux', writeAcceleratorEnabled: 'false',
-        managedDisk: { id: '', storageAccountType: '' }, encryptionSettings: { enabled: 'false' },
+        caching: '', createOption: vm.osDiskId ? 'Attach' : '', diskSizeGB: '', name: vm.osDiskId?.split('/').at(-1) ?? '',
+        osType: 'Linux', writeAcceleratorEnabled: 'false',
+        managedDisk: { id: vm.osDiskId ?? '', storageAccountType: '' }, encryptionSettings: { enabled: 'false' },
       },
       dataDisks: [],
       resourceDisk: { size: '' },

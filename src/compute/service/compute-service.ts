@@ -8,6 +8,10 @@
 //     command line; closed when the VM stops)
 //   - the maintenance lock: while a campaign updates a VM, start/stop/delete are refused
 //     (VmUnderMaintenance) instead of racing the handover
+//   - OS disks: a VM created with `osDiskId` holds that managed disk attached (VmDiskPort, the disk
+//     service) from creation to delete, released while deallocated and taken again by start; the
+//     attachment (an NBD export) is passed to the driver in VmSpec.disks. Attachments live in
+//     memory like the disk service's, so open() takes them again for every allocated VM.
 //
 // Invariants:
 //   - a VM is `running` iff the runtime map holds its handle (after start resolved, before stop)
@@ -16,12 +20,12 @@
 import type { Clock } from '../../platform/clock.js';
 import { newGuid } from '../../platform/ids.js';
 import type { MetaStore } from '../../engine/meta/meta-store.js';
-import type { BootSource, HypervisorDriver, VmHandle, VmSpec } from '../hypervisor/driver.js';
+import type { BootSource, DiskAttachment, HypervisorDriver, VmHandle, VmSpec } from '../hypervisor/driver.js';
 import { ComputeError } from '../errors.js';
 import { ComputeDefinitions, type DefinitionsDraft } from './definitions.js';
 import {
   VM_SIZES, powerStatus, resourceKey,
-  type AvailabilitySetRecord, type HostConfig, type PowerState, type ResourceRef, type VmInstanceView, type VmRecord,
+  type AvailabilitySetRecord, type HostConfig, type OsDiskView, type PowerState, type ResourceRef, type VmInstanceView, type VmRecord,
 } from './model.js';
 import { chooseDomains, chooseHost, type HostLoad } from './placement.js';
 
@@ -29,6 +33,16 @@ import { chooseDomains, chooseHost, type HostLoad } from './placement.js';
 export interface VmPortRegistry {
   open(vmKey: string): Promise<number>;
   close(vmKey: string): Promise<void>;
+}
+
+/**
+ * Managed disks as compute needs them (the disk service implements it: src/disks/service/vm-disks.ts).
+ * attach throws the disk service's own errors (404 no such disk, 409 attached elsewhere/exported).
+ */
+export interface VmDiskPort {
+  /** Attaches the disk (a resource id) to the VM for writing; idempotent for the same VM. */
+  attach(diskId: string, vm: ResourceRef): DiskAttachment;
+  detach(diskId: string, vm: ResourceRef): void;
 }
 
 export interface ComputeServiceDeps {
@@ -40,6 +54,8 @@ export interface ComputeServiceDeps {
   /** What the VM boots: a kernel for qemu, a command for process. */
   readonly bootFor: (vm: VmRecord, host: HostConfig, imdsPort: number | null) => Promise<BootSource>;
   readonly imdsPorts: VmPortRegistry | null;
+  /** Managed OS disks; without it a VM with an OS disk cannot be created. */
+  readonly disks?: VmDiskPort | null;
 }
 
 export interface CreateAvailabilitySetInput extends ResourceRef {
@@ -61,6 +77,8 @@ export interface CreateVmInput extends ResourceRef {
   readonly tags?: Record<string, string>;
   /** Default true, as ARM does: a created VM is started. */
   readonly start?: boolean;
+  /** Resource id of a managed disk to attach as the OS disk (ARM: storageProfile.osDisk.managedDisk.id). */
+  readonly osDiskId?: string | null;
 }
 
 export interface VmRuntime {
@@ -80,6 +98,8 @@ export class ComputeService {
   readonly #defs: ComputeDefinitions;
   readonly #runtime = new Map<string, VmRuntime>();
   readonly #locked = new Set<string>();
+  /** VM key → its OS disk's attachment, while the disk service holds the disk for it. */
+  readonly #osDisks = new Map<string, DiskAttachment>();
 
   private constructor(deps: ComputeServiceDeps, defs: ComputeDefinitions) {
     this.#deps = deps;
@@ -88,7 +108,19 @@ export class ComputeService {
 
   static async open(deps: ComputeServiceDeps): Promise<ComputeService> {
     if (new Set(deps.hosts.map((h) => h.name)).size !== deps.hosts.length) throw new Error('compute: host names must be unique');
-    return new ComputeService(deps, await ComputeDefinitions.open(deps.meta));
+    const service = new ComputeService(deps, await ComputeDefinitions.open(deps.meta));
+    // Attachments do not outlive the process: take them again for every allocated VM (best effort;
+    // a disk taken meanwhile makes that VM's next start fail with the disk service's error).
+    for (const [key, vm] of service.#defs.current.vms) {
+      if (vm.osDiskId && vm.host !== null) {
+        try {
+          service.#attachDisk(key, vm);
+        } catch {
+          // left detached; start reports why
+        }
+      }
+    }
+    return service;
   }
 
   // ---- hosts ----
@@ -152,8 +184,12 @@ export class ComputeService {
     const size = VM_SIZES[input.vmSize] ?? fail('InvalidParameter', { vmSize: input.vmSize });
     const memoryMiB = input.memoryMiB ?? size.memoryMiB;
     if (!inRange(memoryMiB, 16, 1 << 20)) fail('InvalidParameter', { memoryMiB: String(memoryMiB) });
+    const key = resourceKey(input);
+    if (this.#defs.current.vms.has(key)) fail('ResourceExists', { vm: input.name });
+    const osDiskId = input.osDiskId ?? null;
+    const attachedHere = osDiskId !== null && !this.#osDisks.has(key); // (a racing create of the same name may hold it)
+    if (osDiskId !== null) this.#attachDisk(key, { ...input, osDiskId });
     const record = await this.#defs.mutate((draft) => {
-      const key = resourceKey(input);
       if (draft.vms.has(key)) fail('ResourceExists', { vm: input.name });
       const set = input.availabilitySet ? this.#setIn(draft, input, input.availabilitySet) : null;
       const members = set ? [...draft.vms.values()].filter((vm) => memberOf(vm, set)) : [];
@@ -162,11 +198,14 @@ export class ComputeService {
         subscriptionId: input.subscriptionId, resourceGroup: input.resourceGroup, name: input.name, vmId: newGuid(),
         location: input.location, vmSize: input.vmSize, memoryMiB, cpus: size.cpus, tags: { ...input.tags },
         availabilitySet: set?.name ?? null, platformUpdateDomain: domains.updateDomain, platformFaultDomain: domains.faultDomain,
-        host: null, powerState: 'deallocated', createdMs: this.#deps.clock.nowMs(), stopReason: null,
+        host: null, powerState: 'deallocated', createdMs: this.#deps.clock.nowMs(), stopReason: null, osDiskId,
       };
       const placed = { ...vm, host: this.#place(draft, vm).name, powerState: 'stopped' as const };
       draft.vms.set(key, placed);
       return placed;
+    }).catch((error: unknown) => {
+      if (attachedHere) this.#detachDisk(key, { ...input, osDiskId });
+      throw error;
     });
     return input.start === false ? record : this.startVm(input);
   }
@@ -191,6 +230,7 @@ export class ComputeService {
       ],
       nimbus: {
         host: vm.host, driver: runtime?.driver.kind ?? null, isolation: runtime?.driver.capabilities.isolation ?? null,
+        osDisk: vm.osDiskId ? this.#osDiskView(key, vm.osDiskId, runtime) : null,
         pid: runtime?.handle.pid() ?? null, generation: runtime?.handle.generation() ?? null,
         imdsPort: runtime?.imdsPort ?? null, underMaintenance: this.#locked.has(key),
       },
@@ -203,6 +243,7 @@ export class ComputeService {
     const vm = this.getVm(ref);
     if (vm.powerState === 'running' || vm.powerState === 'starting') return vm;
     if (vm.powerState !== 'stopped' && vm.powerState !== 'deallocated') fail('OperationNotAllowed', { vm: vm.name, powerState: vm.powerState });
+    if (vm.osDiskId) this.#attachDisk(key, vm); // released by deallocate (or a restart): taken again, or the start fails here
     const starting = await this.#defs.mutate((draft) => {
       const current = draft.vms.get(key) ?? fail('ResourceNotFound', { vm: ref.name });
       const host = current.host ?? this.#place(draft, current).name;
@@ -232,19 +273,22 @@ export class ComputeService {
     const key = this.#unlocked(ref);
     await this.#setPower(key, 'deallocating', null);
     await this.#shutdown(key);
-    return this.#defs.mutate((draft) => {
+    const deallocated = await this.#defs.mutate((draft) => {
       const vm = draft.vms.get(key) ?? fail('ResourceNotFound', { vm: ref.name });
       const next: VmRecord = { ...vm, host: null, powerState: 'deallocated' };
       draft.vms.set(key, next);
       return next;
     });
+    this.#detachDisk(key, deallocated);
+    return deallocated;
   }
 
   async deleteVm(ref: ResourceRef): Promise<void> {
     const key = this.#unlocked(ref);
-    this.getVm(ref);
+    const vm = this.getVm(ref);
     await this.#shutdown(key, 'destroy');
     await this.#defs.mutate((draft) => void draft.vms.delete(key));
+    this.#detachDisk(key, vm);
   }
 
   /** Stops every running VM (server shutdown); definitions stay as they are. */
@@ -308,8 +352,9 @@ export class ComputeService {
     const driver = this.#deps.driverFor(host);
     const imdsPort = this.#deps.imdsPorts ? await this.#deps.imdsPorts.open(key) : null;
     try {
+      const osDisk = vm.osDiskId ? this.#attachDisk(key, vm) : null;
       const spec: VmSpec = {
-        vmId: vm.vmId, memoryMiB: vm.memoryMiB, cpus: vm.cpus, disks: [],
+        vmId: vm.vmId, memoryMiB: vm.memoryMiB, cpus: vm.cpus, disks: osDisk ? [osDisk] : [],
         boot: await this.#deps.bootFor(vm, host, imdsPort),
         ...(imdsPort === null ? {} : { imdsPort }),
       };
@@ -328,6 +373,32 @@ export class ComputeService {
     if (how === 'destroy') await runtime.driver.destroy(runtime.handle);
     else await runtime.driver.stop(runtime.handle);
     await this.#deps.imdsPorts?.close(key);
+  }
+
+  /** The VM's OS disk attachment: the one held, or a new one from the disk service (which may refuse). */
+  #attachDisk(key: string, vm: ResourceRef & { readonly osDiskId?: string | null }): DiskAttachment {
+    const diskId = vm.osDiskId ?? fail('InvalidParameter', { osDisk: 'none' });
+    const held = this.#osDisks.get(key);
+    if (held) return held;
+    const port = this.#deps.disks ?? fail('InvalidParameter', { osDisk: `${diskId} (this compute has no disk service)` });
+    const attachment = port.attach(diskId, vm);
+    this.#osDisks.set(key, attachment);
+    return attachment;
+  }
+
+  #detachDisk(key: string, vm: ResourceRef & { readonly osDiskId?: string | null }): void {
+    const attachment = this.#osDisks.get(key);
+    this.#osDisks.delete(key);
+    if (attachment && vm.osDiskId) this.#deps.disks?.detach(vm.osDiskId, vm);
+  }
+
+  #osDiskView(key: string, diskId: string, runtime: VmRuntime | undefined): OsDiskView {
+    const attachment = this.#osDisks.get(key);
+    const via = runtime?.driver.capabilities.disks ?? null;
+    return {
+      id: diskId, attached: attachment !== undefined, hypervisor: via,
+      nbdUrl: attachment && via === 'nbd' ? attachment.nbdUrl : null,
+    };
   }
 
   #setPower(key: string, powerState: PowerState, stopReason: string | null): Promise<VmRecord> {

@@ -56,6 +56,18 @@ export interface VmRecord extends ResourceRef {
   readonly createdMs: number;
   /** Why the VM last stopped without being asked to (e.g. the server restarted under it). */
   readonly stopReason: string | null;
+  /** Resource id of the managed OS disk, attached over NBD; absent in records older than OS disks. */
+  readonly osDiskId?: string | null;
+}
+
+/** The instance view's OS disk: attached in the disk service, and what the hypervisor does with it. */
+export interface OsDiskView {
+  readonly id: string;
+  /** The disk service holds the disk for this VM (from create to delete, except while deallocated). */
+  readonly attached: boolean;
+  /** Running: 'nbd' (a virtio-blk drive on the NBD export) or 'not-supported' (process driver: recorded, never attached). */
+  readonly hypervisor: 'nbd' | 'not-supported' | null;
+  readonly nbdUrl: string | null;
 }
 
 export interface VmSize {
@@ -90,6 +102,7 @@ export interface VmInstanceView {
     readonly host: string | null;
     readonly driver: DriverKind | null;
     readonly isolation: 'vm' | 'none' | null;
+    readonly osDisk: OsDiskView | null;
     readonly pid: number | null;
     /** How many hosting processes the VM has had, minus one (bumped by in-place updates). */
     readonly generation: number | null;

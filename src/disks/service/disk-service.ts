@@ -9,7 +9,14 @@
 // Access (§4): access.ts. Layout of the bytes: model.ts.
 //
 // Every mutation goes through DiskState.mutate, one at a time; reads answer from its current copy.
-// Attachment (an NBD writer, later a VM) is in memory: it ends with the process that holds it.
+// Attachment is in memory: it ends with the process that holds it. Two kinds of holder:
+//   - an NBD write session opened by name (a tool such as qemu-io): held until it disconnects;
+//   - a VM (attachToVm, called by the compute service when a VM with this OS disk is created or
+//     started again after deallocation; the compute service re-attaches after a restart). The VM's
+//     hypervisor reaches the disk through the export `vm-attached/<token>`, whose sessions may all
+//     write (the old and new QEMU of an in-place update both connect), while every other writer
+//     is refused. A VM-attached disk refuses delete (409 OperationNotAllowed "Disk … is attached
+//     to VM …", as Azure), grant access and resize, and shows diskState Attached and managedBy.
 import type { Tags } from '../../accounts/model.js';
 import { BlobError } from '../../blob/errors.js';
 import type { Clock } from '../../platform/clock.js';
@@ -64,8 +71,8 @@ const UPLOAD_BYTES_MAX = 32 * 1024 ** 4 + 512;
 
 export class DiskService {
   readonly #copies: CopyStarts;
-  /** Disk key → who holds it attached (an NBD write session today). */
-  readonly #attached = new Map<string, string>();
+  /** Disk key → who holds it attached. */
+  readonly #attached = new Map<string, Attachment>();
 
   constructor(
     private readonly deps: DiskServiceDeps,
@@ -150,7 +157,8 @@ export class DiskService {
   async deleteDisk(subscriptionId: string, resourceGroup: string, name: string, now: number): Promise<boolean> {
     this.deps.groups.get(subscriptionId, resourceGroup);
     const key = resourceKey(subscriptionId, resourceGroup, name);
-    if (this.#attached.has(key)) fail('OperationNotAllowed', { detail: `Disk '${name}' is attached (${this.#attached.get(key) ?? ''}) and cannot be deleted.` });
+    const holder = this.#attached.get(key);
+    if (holder) fail('OperationNotAllowed', { detail: `Disk ${name} is attached to ${describe(holder)} and cannot be deleted.` });
     return this.deps.state.mutate(async (draft) => {
       const disk = draft.disks.get(key);
       if (!disk) return false;
@@ -306,18 +314,69 @@ export class DiskService {
     return this.#copies.settle();
   }
 
-  // ---- attachment (NBD sessions; VMs later) ----
+  // ---- attachment (NBD sessions and VMs) ----
 
-  /** Marks a disk attached for writing by `holder`; false when someone else holds it or it is exported. */
+  /** Marks a disk attached for writing by an NBD session; false when someone else holds it or it is exported. */
   tryAttach(disk: DiskRecord, holder: string, now: number): boolean {
     const key = keyOf(disk);
     if (this.#attached.has(key) || disk.uploading || isActive(disk.access, now)) return false;
-    this.#attached.set(key, holder);
+    this.#attached.set(key, { kind: 'nbd', holder });
     return true;
   }
 
+  /** Ends an NBD session's attachment (a VM's is ended by detachFromVm only). */
   detach(disk: DiskRecord): void {
-    this.#attached.delete(keyOf(disk));
+    const key = keyOf(disk);
+    if (this.#attached.get(key)?.kind === 'nbd') this.#attached.delete(key);
+  }
+
+  /**
+   * Attaches the disk `diskId` (a resource id) to the VM `vmId` (its resource id) for writing and
+   * returns the NBD export name its hypervisor opens. Idempotent for the same VM. Refused (409
+   * OperationNotAllowed) while another VM or an NBD writer holds the disk, it is exported (active
+   * SAS) or waiting for its upload; 404 when there is no such disk.
+   */
+  attachToVm(diskId: string, vmId: string, now: number): { exportName: string; disk: DiskRecord } {
+    const key = keyFromId(diskId);
+    if (key === undefined) {
+      fail('InvalidParameter', { target: 'properties.storageProfile.osDisk.managedDisk.id', detail: `'${diskId}' is not the id of a Microsoft.Compute disk.` });
+    }
+    const disk = this.deps.state.current.disks.get(key);
+    if (!disk) {
+      const parts = diskId.split('/');
+      fail('ResourceNotFound', { type: DISK_TYPE, name: parts.at(-1) ?? diskId, resourceGroup: parts[4] ?? '' });
+    }
+    const held = this.#attached.get(key);
+    if (held?.kind === 'vm' && held.vmId.toLowerCase() === vmId.toLowerCase()) return { exportName: vmExportName(held.token), disk };
+    if (held) fail('OperationNotAllowed', { detail: `Disk ${disk.name} is attached to ${describe(held)}.` });
+    if (disk.uploading) fail('OperationNotAllowed', { detail: `Disk ${disk.name} is waiting for its upload and cannot be attached.` });
+    if (isActive(disk.access, now)) fail('OperationNotAllowed', { detail: `Disk ${disk.name} is exported (active SAS); revoke access before attaching it.` });
+    const token = newGuid();
+    this.#attached.set(key, { kind: 'vm', vmId, token });
+    return { exportName: vmExportName(token), disk };
+  }
+
+  /** Ends the VM's attachment of the disk (VM deleted or deallocated); a disk held by anyone else is left alone. */
+  detachFromVm(diskId: string, vmId: string): void {
+    const key = keyFromId(diskId);
+    const held = key === undefined ? undefined : this.#attached.get(key);
+    if (key !== undefined && held?.kind === 'vm' && held.vmId.toLowerCase() === vmId.toLowerCase()) this.#attached.delete(key);
+  }
+
+  /** The VM (resource id) a disk is attached to: ARM's `managedBy`. */
+  managedBy(disk: DiskRecord): string | undefined {
+    const held = this.#attached.get(keyOf(disk));
+    return held?.kind === 'vm' ? held.vmId : undefined;
+  }
+
+  /** The disk behind a VM attachment's export name (`vm-attached/<token>`), while that attachment lasts. */
+  findVmAttachment(exportName: string): DiskRecord | undefined {
+    if (!exportName.startsWith(VM_EXPORT_PREFIX)) return undefined;
+    const token = exportName.slice(VM_EXPORT_PREFIX.length);
+    for (const [key, held] of this.#attached) {
+      if (held.kind === 'vm' && held.token === token) return this.deps.state.current.disks.get(key);
+    }
+    return undefined;
   }
 
   /** Every disk's resource id (NBD export list). */
@@ -419,6 +478,16 @@ export class DiskService {
       .filter((r) => r.subscriptionId.toLowerCase() === sub && (rg === undefined || r.resourceGroup.toLowerCase() === rg))
       .sort((a, b) => a.name.toLowerCase().localeCompare(b.name.toLowerCase()));
   }
+}
+
+/** Export names of VM attachments: `vm-attached/<token>`, a token minted per attachment. */
+export const VM_EXPORT_PREFIX = 'vm-attached/';
+const vmExportName = (token: string): string => `${VM_EXPORT_PREFIX}${token}`;
+
+type Attachment = { kind: 'nbd'; holder: string } | { kind: 'vm'; vmId: string; token: string };
+
+function describe(held: Attachment): string {
+  return held.kind === 'vm' ? `VM ${held.vmId}` : `an NBD writer (${held.holder})`;
 }
 
 function keyOf(r: ResourceAddress): string {

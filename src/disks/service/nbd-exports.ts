@@ -10,6 +10,11 @@
 // refuses grant access, resize and delete until the session ends; a disk being uploaded or exported
 // refuses an NBD writer. Writes land in the disk's page object, so incremental snapshots and diffs
 // capture exactly what the client wrote.
+//
+// A VM's attachment (DiskService.attachToVm) has its own export name, `vm-attached/<token>`: the
+// attachment already holds the disk, so every session opened with that name may write (during an
+// in-place update the replacement QEMU connects before the old one leaves; it writes only after the
+// handover), and ending a session does not detach (the VM's delete or deallocation does).
 import type { MetaStore } from '../../engine/meta/meta-store.js';
 import type { PageSource } from '../../engine/pages/page-store.js';
 import { pageSourceOf } from '../../blob/service/page-blobs.js';
@@ -29,6 +34,11 @@ export class DiskNbdExports implements NbdExports {
   ) {}
 
   async open(name: string, mode: NbdMode): Promise<NbdOpenResult> {
+    const attachedDisk = this.disks.findVmAttachment(name);
+    if (attachedDisk !== undefined) {
+      const source = await this.#sourceOf(attachedDisk.data);
+      return source === undefined ? undefined : { source, sizeBytes: attachedDisk.sizeBytes, release: () => undefined };
+    }
     const found = this.disks.findByExportName(name);
     if (found === undefined) return undefined;
     const record = found.kind === 'disk' ? found.disk : found.snapshot;

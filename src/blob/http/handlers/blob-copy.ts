@@ -1,5 +1,6 @@
 // Server-side copies (spec/blob-rest.md §10): Copy Blob (async, 202), Copy Blob From URL
-// (x-ms-requires-sync, 202), Put Blob From URL (201), Put Block From URL (201), Abort Copy (204).
+// (x-ms-requires-sync, 202), Put Blob From URL (201), Put Block From URL (201), Abort Copy (204),
+// Incremental Copy Blob (202; https://learn.microsoft.com/rest/api/storageservices/incremental-copy-blob).
 // The source URL is resolved to a blob of this server by request.ts parseCopySource.
 
 import { notImplemented, wireFail } from '../../../azure-wire/errors.js';
@@ -72,6 +73,20 @@ export async function putBlockFromUrl(ctx: RequestContext): Promise<Reply> {
   ctx.out['Content-MD5'] = result.contentMd5;
   ctx.out['x-ms-request-server-encrypted'] = 'true';
   return { status: 201 };
+}
+
+/** Incremental Copy Blob: the source is a page blob snapshot URL (with its SAS when needed). */
+export async function incrementalCopyBlob(ctx: RequestContext): Promise<Reply> {
+  const req = ctx.req;
+  refuseUnsupportedHeaders(req);
+  const source = parseCopySource(req, ctx.deps.accounts);
+  await authorizeCopySource(ctx, source);
+  const options = { conditions: parseConditions(req), leaseId: leaseIdOf(req) };
+  const result = await ctx.deps.api.incrementalCopy(blobRef(ctx), source, options, ctx.nowMs);
+  setVersionedHeaders(ctx.out, result.etag, result.lastModifiedMs);
+  ctx.out['x-ms-copy-id'] = result.copyId;
+  ctx.out['x-ms-copy-status'] = result.copyStatus;
+  return { status: 202 };
 }
 
 export async function abortCopy(ctx: RequestContext): Promise<Reply> {

@@ -1,5 +1,7 @@
 // ProcessDriver: a "process-backed instance" for machines without QEMU. NOT a VM: no guest
-// kernel, no isolation (capabilities.isolation = 'none'), no NBD disks, no 169.254 IMDS. Its
+// kernel, no isolation (capabilities.isolation = 'none'), no NBD disks (a VM's OS disk is recorded
+// in its spec and stays attached to it in the disk service, but nothing reads or writes it:
+// capabilities.disks = 'not-supported'), no 169.254 IMDS. Its
 // pauses are freezes of a host process and are reported as pauseKind 'process-freeze', never as
 // VM blackouts (shared/spec/compute-notes.md §4).
 //
@@ -57,7 +59,7 @@ export class ProcessDriver implements HypervisorDriver {
     this.#runDir = options.runDir;
     this.#freezer = options.freezer ?? detectFreezer();
     this.capabilities = {
-      isolation: 'none', memoryPreservingUpdate: true, clockSync: 'host-clock', disks: 'none', imds: 'none',
+      isolation: 'none', memoryPreservingUpdate: true, clockSync: 'host-clock', disks: 'not-supported', imds: 'none',
       pauseMechanism: this.#freezer.mechanism,
     };
   }

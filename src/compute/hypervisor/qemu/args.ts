@@ -9,9 +9,14 @@
 //   ttyS2       qemu-ga  -> unix socket (server), reconnected after each update
 //   eth0        slirp on 169.254.0.0/16, restrict=on; 169.254.169.254:80 -> `busybox nc 127.0.0.1 <imdsPort>`
 //               (one relay per guest connection; the per-VM port tells IMDS which VM asks)
+//   vda…        each VmSpec disk: `-blockdev driver=nbd` (unix socket or TCP, cache.direct=on, the recipe
+//               measured in compute-notes §3) under a virtio-blk-pci device. Both generations open
+//               the same export: the replacement connects while the old QEMU still runs, and
+//               only activates (writes) after the handover; the disk service lets every session
+//               of the VM's attachment write (src/disks/service/nbd-exports.ts).
 //   -S          start paused on both sides so every `cont` is explicit.
 import path from 'node:path';
-import type { VmSpec } from '../driver.js';
+import type { DiskAttachment, VmSpec } from '../driver.js';
 
 export interface QemuLayout {
   readonly runDir: string;
@@ -59,13 +64,19 @@ export function qemuArgs(options: {
     '-serial', 'chardev:qga0',
     '-netdev', netdev(spec.imdsPort),
     '-device', 'virtio-net-pci,netdev=n0',
-    ...spec.disks.flatMap((disk, i) => [
-      '-drive', `if=none,id=disk${i},format=raw,cache=none,file=${disk.nbdUrl.replaceAll(',', ',,')}`,
-      '-device', `virtio-blk-pci,drive=disk${i}`,
-    ]),
+    ...spec.disks.flatMap((disk, i) => ['-blockdev', nbdBlockdev(disk, `disk${i}`), '-device', `virtio-blk-pci,drive=disk${i}`]),
     '-qmp', `unix:${qmpPath(layout, generation)},server=on,wait=off`,
     ...(options.incoming ? ['-incoming', 'defer'] : []),
   ];
+}
+
+/** `-blockdev` for one NBD disk; commas in values are doubled (QEMU's option escaping). */
+export function nbdBlockdev(disk: DiskAttachment, nodeName: string): string {
+  const q = (value: string) => value.replaceAll(',', ',,');
+  const server = disk.server.type === 'unix'
+    ? `server.type=unix,server.path=${q(disk.server.path)}`
+    : `server.type=inet,server.host=${q(disk.server.host)},server.port=${disk.server.port}`;
+  return `driver=nbd,node-name=${nodeName},${server},export=${q(disk.exportName)},cache.direct=on`;
 }
 
 function netdev(imdsPort: number | undefined): string {
