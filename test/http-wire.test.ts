@@ -127,7 +127,7 @@ test('operations not built yet → 501 NotImplemented whose message names the op
   const { send, serviceClient } = await setup(t);
   await serviceClient.createContainer('wire');
   const cases: Array<[WireRequest, string]> = [
-    [{ method: 'PUT', path: `/${DEV_ACCOUNT}/wire/b?comp=incrementalcopy`, headers: { 'x-ms-copy-source': 'http://127.0.0.1/devstoreaccount1/wire/src?snapshot=2024-01-01T00%3A00%3A00.0000000Z' } }, 'Incremental Copy Blob'],
+    [{ method: 'POST', path: `/${DEV_ACCOUNT}/wire/b?comp=query`, body: '<QueryRequest/>', headers: { 'content-type': 'application/xml' } }, 'Query Blob Contents'],
     [{ method: 'GET', path: `/${DEV_ACCOUNT}/wire/b?comp=tags` }, 'Get Blob Tags'],
     [{ method: 'GET', path: `/${DEV_ACCOUNT}/?restype=service&comp=stats` }, 'Get Blob Service Stats'],
   ];
