@@ -26,6 +26,12 @@
 #          IMDS at 169.254.169.254:80 is forwarded by QEMU's guestfwd to a per-VM host port.
 #   /mem   a ramfs holding nimbus.mem_mib MiB of random bytes; its md5 is printed at boot
 #          ("nimbus: memory-region md5=<hex> mib=<n>") so the host can check it survives updates.
+#   /dev/vda the OS disk, when the VM has one (virtio-blk on the disk's NBD export; module virtio_blk):
+#          /bin/nimbus-disk writes, every ~250 ms with fsync, record n as a 4 KiB block
+#          "nimbus-rec n=<n> vm=<name>" at 2 MiB + ((n-1) % 512) * 4 KiB, then the marker block
+#          "nimbus-disk n=<n> vm=<name>" at 1 MiB (blocks space-padded, newline-terminated). n goes on
+#          from the marker found at boot. Console: "nimbus: disk ready dev=/dev/vda start=<n>".
+#          (src/compute/hypervisor/qemu/guest-image.ts GUEST_DISK_LAYOUT says the same for tests.)
 #   Scheduled Events: when booted with nimbus.imds=1 the agent polls
 #   /metadata/scheduledevents?api-version=2020-07-01 every second and approves each Scheduled
 #   event that names this VM (nimbus.vm=<name>) with a POST {"StartRequests":[{"EventId":...}]}.
@@ -34,6 +40,7 @@ set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 OUT="${1:-${NIMBUS_GUEST_DIR:-$REPO/.nimbus-cache/guest}}"
 # Load order matters (insmod has no dependency resolution): virtio_ring exports what virtio needs.
+# virtio_blk gives the guest its OS disk (/dev/vda).
 MODULES=(virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci failover net_failover virtio_net virtio_blk)
 
 log() { echo "build-guest-image: $*" >&2; }
@@ -149,6 +156,7 @@ dd if=/dev/urandom of=/mem/blob bs=1048576 count="${MEM_MIB:-16}" 2>/dev/null
 echo "nimbus: memory-region md5=$(md5sum /mem/blob | cut -d' ' -f1) mib=${MEM_MIB:-16}" > /dev/console
 /usr/sbin/qemu-ga -m isa-serial -p /dev/ttyS2 -t /run >/dev/null 2>&1 &
 /bin/nimbus-heartbeat </dev/null >/dev/null 2>&1 &
+/bin/nimbus-disk </dev/null >/dev/console 2>&1 &
 [ "$IMDS" = 1 ] && /bin/nimbus-events </dev/null >/dev/console 2>&1 &
 echo "nimbus: ready vm=$VM" > /dev/console
 while :; do sleep 3600; done
@@ -198,7 +206,30 @@ while :; do
   sleep 1
 done
 EOF
-chmod +x "$ROOT/init" "$ROOT/bin/nimbus-heartbeat" "$ROOT/bin/nimbus-events"
+cat > "$ROOT/bin/nimbus-disk" <<'EOF'
+#!/bin/sh
+# Writes to the OS disk, if the VM has one, so the host can check guest writes in the disk service
+# (layout in the header of scripts/build-guest-image.sh). Exits quietly when no disk appears.
+DEV=/dev/vda
+i=0
+while [ ! -b $DEV ]; do
+  i=$((i + 1))
+  [ $i -gt 30 ] && exit 0
+  sleep 0.1
+done
+VM="$(cat /etc/vmname)"
+n="$(dd if=$DEV bs=4096 skip=256 count=1 2>/dev/null | sed -n 's/^nimbus-disk n=\([0-9]*\) .*/\1/p')"
+n="${n:-0}"
+echo "nimbus: disk ready dev=$DEV start=$n"
+block() { printf '%-4095s\n' "$1" | dd of=$DEV bs=4096 seek="$2" count=1 iflag=fullblock conv=notrunc,fsync 2>/dev/null; }
+while :; do
+  n=$((n + 1))
+  block "nimbus-rec n=$n vm=$VM" $((512 + (n - 1) % 512)) || echo "nimbus: disk write failed n=$n"
+  block "nimbus-disk n=$n vm=$VM" 256 || echo "nimbus: disk write failed n=$n"
+  sleep 0.25
+done
+EOF
+chmod +x "$ROOT/init" "$ROOT/bin/nimbus-heartbeat" "$ROOT/bin/nimbus-events" "$ROOT/bin/nimbus-disk"
 
 # --- pack ----------------------------------------------------------------------------------
 (cd "$ROOT" && find . | cpio -o -H newc --quiet | gzip -1 > "$WORK/initrd.img")
@@ -206,6 +237,7 @@ mv "$WORK/vmlinuz" "$OUT/vmlinuz.tmp" && mv "$OUT/vmlinuz.tmp" "$OUT/vmlinuz"
 mv "$WORK/initrd.img" "$OUT/initrd.img.tmp" && mv "$OUT/initrd.img.tmp" "$OUT/initrd.img"
 cat > "$OUT/manifest.json" <<EOF
 {
+  "format": 2,
   "stamp": "$STAMP",
   "kernel": "$KVER",
   "kernelSource": "$KSRC",

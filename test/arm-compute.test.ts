@@ -39,6 +39,8 @@ async function setWithFourVms(c: Clients, group: string): Promise<{ setId: strin
   assert.ok(set.id);
   const vms = ['web-0', 'web-1', 'web-2', 'web-3'];
   for (const name of vms) {
+    // Each VM's OS disk exists first: the VM holds it attached (test/compute-disk.test.ts).
+    await c.compute.disks.createOrUpdate(group, `${name}-os`, { location: LOCATION, creationData: { createOption: 'Empty' }, diskSizeGB: 1 });
     await c.compute.virtualMachines.beginCreateOrUpdateAndWait(group, name, {
       location: LOCATION, hardwareProfile: { vmSize: 'Standard_B1ls' }, availabilitySet: { id: set.id },
       storageProfile: { osDisk: { createOption: 'Attach', osType: 'Linux', managedDisk: { id: `/subscriptions/${c.subscriptionId}/resourceGroups/${group}/providers/Microsoft.Compute/disks/${name}-os` } } },

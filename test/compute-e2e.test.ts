@@ -4,6 +4,8 @@
 // starts on that approval long before NotBefore, the domains of a set are walked in order and never
 // together, and every guest survives its in-place update with its RAM region byte-identical, its
 // heartbeat continuing, and its clock within 5 ms after the resync.
+// Guests with an OS disk (NBD) through the same kind of update, disk checked before and after from
+// incremental snapshots: test/compute-disk.test.ts.
 // Skipped only where QEMU cannot run (or the guest image cannot be built), with the reason.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
