@@ -24,6 +24,7 @@ import { createLogger, type Logger } from './platform/log.js';
 import type { NimbusConfig } from './platform/config.js';
 import type { BlobApi } from './blob/service/api.js';
 import { close, listen } from './platform/listen.js';
+import { Teardown } from './platform/teardown.js';
 import { DiskState } from './disks/service/state.js';
 import { Regions } from './disks/service/regions.js';
 import { DiskService } from './disks/service/disk-service.js';
@@ -74,8 +75,17 @@ export async function startNimbus(config: NimbusConfig, options: StartOptions = 
   const clock = options.clock ?? new SystemClock();
   const logger = options.logger ?? createLogger(config.logLevel);
   mkdirSync(config.dataDir, { recursive: true });
+  const teardown = new Teardown();
   const meta = new SqliteMetaStore({ path: join(config.dataDir, 'meta.sqlite'), durability: config.durability });
+  teardown.push(() => meta.close());
   const blocks = new ExtentBlockStore({ dir: join(config.dataDir, 'blocks'), durability: config.durability });
+  teardown.push(() => blocks.close());
+  return teardown.guard(() => startServices(config, clock, logger, meta, blocks, teardown));
+}
+
+async function startServices(
+  config: NimbusConfig, clock: Clock, logger: Logger, meta: SqliteMetaStore, blocks: ExtentBlockStore, teardown: Teardown,
+): Promise<Nimbus> {
   const builtIns = [...(config.devAccount ? [{ name: DEV_ACCOUNT, keys: [DEV_ACCOUNT_KEY] }] : []), ...config.accounts];
   const accounts = new AccountRegistry(builtIns);
   const managementState = await ManagementState.open(meta);
@@ -104,28 +114,21 @@ export async function startNimbus(config: NimbusConfig, options: StartOptions = 
     { cert: armIdentity.credentials.tlsCertPem, key: armIdentity.credentials.tlsKeyPem, keepAliveTimeout: 65_000 }, blobHandler,
   );
   const blobPort = await listen(blobServer, config.host, config.blobPort);
+  teardown.push(() => close(blobServer));
   const blobHttpsPort = await listen(blobHttpsServer, config.host, config.blobHttpsPort);
+  teardown.push(() => close(blobHttpsServer));
   // Managed disks: each region's storage is an internal account on the blob endpoint (src/disks/service/regions.ts).
   const diskState = await DiskState.open(meta);
   const regions = await Regions.open(config.regions, diskState, accounts);
   const disks = new DiskService({ api, state: diskState, regions, groups, blobBase: `http://${clientHost(config.host)}:${blobPort}`, logger }, clock);
+  teardown.push(() => disks.settleCopies());
   // NBD: disks served to VMs and tools (qemu-io, qemu-nbd, nbd-client) over TCP and a unix socket.
   // Listening before compute exists: a VM's OS disk is attached through it as soon as the VM starts.
   const nbd = createNbdServer({ meta, blocks, pages, exports: new DiskNbdExports(disks, meta, clock), logger });
   const nbdSocketPath = join(config.dataDir, 'nbd.sock');
-  const nbdPort = await nbd.listenTcp(config.host, config.nbdPort)
-    .then(async (port) => {
-      await nbd.listenUnix(nbdSocketPath);
-      return port;
-    })
-    .catch(async (error: unknown) => {
-      await nbd.close();
-      await close(blobHttpsServer);
-      await close(blobServer);
-      await meta.close();
-      await blocks.close();
-      throw error;
-    });
+  teardown.push(() => nbd.close());
+  const nbdPort = await nbd.listenTcp(config.host, config.nbdPort);
+  await nbd.listenUnix(nbdSocketPath);
   // Compute: hosts from config.compute, the IMDS main listener on config.imdsPort, maintenance stepped by
   // its own timer (and by runDue). Definitions persist in the MetaStore; running VMs do not outlive us.
   // OS disks: attached in the disk service, reached by QEMU on the NBD unix socket.
@@ -133,29 +136,15 @@ export async function startNimbus(config: NimbusConfig, options: StartOptions = 
     clock, logger, meta, host: config.host, imdsPort: config.imdsPort, runDir: join(config.dataDir, 'compute'),
     hosts: config.compute.hosts, tickIntervalMs: config.compute.tickIntervalMs,
     disks: vmDiskPort(disks, { type: 'unix', path: nbdSocketPath }, clock),
-  }).catch(async (error: unknown) => {
-    await nbd.close();
-    await close(blobHttpsServer);
-    await close(blobServer);
-    await meta.close();
-    await blocks.close();
-    throw error;
   });
+  teardown.push(() => compute.stop()); // guests stop before NBD closes: a running QEMU must not lose its disk
   const armCompute: ArmCompute = { service: compute.service, maintenance: compute.maintenance, vmProfiles: await VmProfiles.open(meta) };
   const arm = await startArmEndpoint({
     disks,
     compute: armCompute,
     config, groups, accounts: storageAccounts, blob: api, clock, logger, blobPort, identity: armIdentity, roleAssignments,
-  })
-    .catch(async (error: unknown) => {
-      await compute.stop();
-      await nbd.close();
-      await close(blobHttpsServer);
-      await close(blobServer);
-      await meta.close();
-      await blocks.close();
-      throw error;
-    });
+  });
+  teardown.push(() => arm.close());
   issuerUrl = arm.url;
 
   // Background work is a step the schedulers below (or a test, after moving its clock) call.
@@ -177,13 +166,16 @@ export async function startNimbus(config: NimbusConfig, options: StartOptions = 
   const stopGc = every(config.gcIntervalMs, () => {
     runGc().catch((error: unknown) => logger.log('error', 'gc-failed', { error: String(error) }));
   });
+  teardown.push(stopGc);
   const stopPurge = every(60_000, () => {
     runLifecycle()
       .catch((error: unknown) => logger.log('error', 'lifecycle-failed', { error: String(error) }))
       .then(runPurge)
       .catch((error: unknown) => logger.log('error', 'purge-failed', { error: String(error) }));
   });
+  teardown.push(stopPurge);
   const serverFile = join(config.dataDir, 'server.json');
+  teardown.push(() => rmSync(serverFile, { force: true }));
   writeFileSync(serverFile, JSON.stringify({
     pid: process.pid, host: config.host, blobPort, blobHttpsPort,
     armPort: arm.port, armUrl: arm.url, armCaPath: arm.caPath, armDevTokenPath: arm.devTokenPath, imdsPort: compute.imdsPort,
@@ -212,19 +204,7 @@ export async function startNimbus(config: NimbusConfig, options: StartOptions = 
       await runPurge();
       await runGc();
     },
-    async stop() {
-      stopGc();
-      stopPurge();
-      await arm.close();
-      await compute.stop(); // guests first: a running QEMU must not lose its disk under it
-      await nbd.close();
-      await disks.settleCopies();
-      await close(blobHttpsServer);
-      await close(blobServer);
-      await meta.close();
-      await blocks.close();
-      rmSync(serverFile, { force: true });
-    },
+    stop: () => teardown.run(),
   };
 }
 
