@@ -28,7 +28,7 @@ import { Teardown } from './platform/teardown.js';
 import { DiskState } from './disks/service/state.js';
 import { Regions } from './disks/service/regions.js';
 import { DiskService } from './disks/service/disk-service.js';
-import { DiskNbdExports } from './disks/service/nbd-exports.js';
+import { DiskNbdExports } from './disks/nbd/disk-exports.js';
 import { vmDiskPort } from './disks/service/vm-disks.js';
 import { createNbdServer } from './disks/nbd/server.js';
 import { createCompute, type Compute } from './compute/compose.js';

@@ -13,7 +13,7 @@
 //               measured in compute-notes §3) under a virtio-blk-pci device. Both generations open
 //               the same export: the replacement connects while the old QEMU still runs, and
 //               only activates (writes) after the handover; the disk service lets every session
-//               of the VM's attachment write (src/disks/service/nbd-exports.ts).
+//               of the VM's attachment write (src/disks/nbd/disk-exports.ts).
 //   -S          start paused on both sides so every `cont` is explicit.
 import path from 'node:path';
 import type { DiskAttachment, VmSpec } from '../driver.js';

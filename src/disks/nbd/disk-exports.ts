@@ -20,9 +20,9 @@ import type { PageSource } from '../../engine/pages/page-store.js';
 import { pageSourceOf } from '../../blob/service/page-blobs.js';
 import { CURRENT_SUB, snapshotSub } from '../../blob/service/records.js';
 import type { Clock } from '../../platform/clock.js';
-import type { NbdExports, NbdMode, NbdOpenResult } from '../nbd/exports.js';
-import type { DiskService } from './disk-service.js';
-import type { BlobLocation } from './model.js';
+import type { NbdExports, NbdMode, NbdOpenResult } from './exports.js';
+import type { DiskService } from '../service/disk-service.js';
+import type { BlobLocation } from '../service/model.js';
 
 export class DiskNbdExports implements NbdExports {
   readonly writerLock = 'resolver' as const;
