@@ -62,11 +62,11 @@ export class SqliteMetaStore implements MetaStore {
     this.#writer.pragma('journal_mode = WAL');
     this.#writer.pragma('synchronous = NORMAL');
     this.#writer.pragma('foreign_keys = OFF');
-    this.#writer.pragma('cache_size = -16384');
+    this.#writer.pragma('cache_size = -8192');
     this.#migrate();
     this.#writer.exec(SWEEP_SQL);
     this.#reader = new Database(options.path, { readonly: true });
-    this.#reader.pragma('cache_size = -8192');
+    this.#reader.pragma('cache_size = -4096');
     this.#writeSide = new SqliteTx(this.#writer, this.#buckets, 'writer');
     this.#control = {
       begin: this.#writer.prepare('BEGIN IMMEDIATE'),
