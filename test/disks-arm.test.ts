@@ -7,10 +7,10 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
-import { startTestServer, type TestServer } from './helpers/server.js';
+import type { TestServer } from './helpers/server.js';
 import { expectAzureError } from './helpers/azure-assert.js';
 import { armRequest } from './helpers/arm.js';
-import { diskBlobRef, diskClients, download, pageClient, patternBytes, uploadDisk, type DiskClients } from './helpers/disks.js';
+import { diskBlobRef, startDiskServer, download, pageClient, patternBytes, uploadDisk, type DiskClients } from './helpers/disks.js';
 import type { Disk } from '@azure/arm-compute';
 
 const MIB = 1024 * 1024;
@@ -18,13 +18,7 @@ const MIB = 1024 * 1024;
 const wire = (r: { offset: number; count?: number }): [number, number] => [r.offset, r.offset + (r.count ?? 0)];
 const GROUP = 'disks-rg';
 
-async function setup(t: TestContext): Promise<TestServer & DiskClients> {
-  const srv = await startTestServer();
-  t.after(() => srv.stop());
-  const clients = diskClients(srv);
-  await clients.resources.resourceGroups.createOrUpdate(GROUP, { location: 'eastus' });
-  return { ...srv, ...clients };
-}
+const setup = (t: TestContext): Promise<TestServer & DiskClients> => startDiskServer(t, GROUP);
 
 /** What a VM does to its disk: page writes and trims on the disk's page blob. */
 async function writeDisk(srv: TestServer, disk: Disk, at: number, bytes: Buffer): Promise<void> {

@@ -9,22 +9,16 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
 import type { Disk } from '@azure/arm-compute';
-import { startTestServer, type TestServer } from './helpers/server.js';
+import type { TestServer } from './helpers/server.js';
 import { armRequest } from './helpers/arm.js';
 import { expectAzureError } from './helpers/azure-assert.js';
-import { diskBlobRef, diskClients, download, FAST_POLL, pageClient, patternBytes, uploadDisk, type DiskClients } from './helpers/disks.js';
+import { diskBlobRef, startDiskServer, download, FAST_POLL, pageClient, patternBytes, uploadDisk, type DiskClients } from './helpers/disks.js';
 
 const MIB = 1024 * 1024;
 const GROUP = 'dr-rg';
 const API = 'api-version=2024-03-02';
 
-async function setup(t: TestContext): Promise<TestServer & DiskClients> {
-  const srv = await startTestServer();
-  t.after(() => srv.stop());
-  const clients = diskClients(srv);
-  await clients.resources.resourceGroups.createOrUpdate(GROUP, { location: 'eastus' });
-  return { ...srv, ...clients };
-}
+const setup = (t: TestContext): Promise<TestServer & DiskClients> => startDiskServer(t, GROUP);
 
 /** Writes or trims a few ranges of the disk (step k of a seeded change script). */
 async function changeDisk(srv: TestServer, disk: Disk, step: number): Promise<void> {

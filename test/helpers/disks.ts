@@ -6,7 +6,7 @@ import { ComputeManagementClient } from '@azure/arm-compute';
 import type { Disk } from '@azure/arm-compute';
 import { AnonymousCredential, PageBlobClient } from '@azure/storage-blob';
 import { armClients, MANAGEMENT_SCOPE, type ArmClients } from './arm.js';
-import type { TestServer } from './server.js';
+import { startTestServer, type TestServer } from './server.js';
 
 export interface DiskClients extends ArmClients {
   compute: ComputeManagementClient;
@@ -22,6 +22,15 @@ export function diskClients(srv: Pick<TestServer, 'armUrl' | 'armCaPem'>): DiskC
 
 /** Fast polling for CopyStart (the server also sends Retry-After: 1). */
 export const FAST_POLL = { updateIntervalInMs: 20 };
+
+/** A test server with disk clients and one resource group; stopped when the test ends. */
+export async function startDiskServer(t: { after(fn: () => Promise<void>): void }, group: string): Promise<TestServer & DiskClients> {
+  const srv = await startTestServer();
+  t.after(() => srv.stop());
+  const clients = diskClients(srv);
+  await clients.resources.resourceGroups.createOrUpdate(group, { location: 'eastus' });
+  return { ...srv, ...clients };
+}
 
 export function pageClient(sasUrl: string | undefined): PageBlobClient {
   assert.ok(sasUrl, 'a SAS URL');

@@ -45,7 +45,8 @@ export interface BlobApi {
   // Blobs
   putBlob(ref: BlobRef, request: PutBlobRequest, now: number): Promise<WriteResult>;
   putBlock(ref: BlobRef, blockId: string, body: BodySource, options: { leaseId?: string }, now: number): Promise<{ contentMd5: string }>;
-  putBlockFromUrl(ref: BlobRef, blockId: string, source: CopySource, options: { leaseId?: string }, now: number): Promise<{ contentMd5: string }>;
+  /** The block references the source's bytes without reading them, so no MD5 is computed. */
+  putBlockFromUrl(ref: BlobRef, blockId: string, source: CopySource, options: { leaseId?: string }, now: number): Promise<{ contentMd5?: string }>;
   putBlockList(ref: BlobRef, request: PutBlockListRequest, now: number): Promise<WriteResult>;
   getBlockList(ref: BlobRef, options: { leaseId?: string; selector?: BlobSelector }, now: number): Promise<BlockListView>;
   getBlob(ref: BlobRef, options: { range?: ByteRange; conditions: Conditions; leaseId?: string; selector?: BlobSelector }, now: number): Promise<GetBlobResult>;

@@ -111,7 +111,7 @@ export class Blobs {
     }
   }
 
-  async putBlockFromUrl(ref: BlobRef, blockId: string, source: CopySource, options: { leaseId?: string }, now: number): Promise<{ contentMd5: string }> {
+  async putBlockFromUrl(ref: BlobRef, blockId: string, source: CopySource, options: { leaseId?: string }, now: number): Promise<{ contentMd5?: string }> {
     checkBlobName(ref.blob);
     checkBlockId(blockId);
     // The new block references the source's bytes (no copy): blocks are immutable.
@@ -122,7 +122,7 @@ export class Blobs {
       const range = source.range ?? { start: 0, end: entry.sizeBytes - 1 };
       if (range.start >= entry.sizeBytes || range.end >= entry.sizeBytes || range.end < range.start) fail('InvalidRange');
       await this.#stage(tx, ref, blockId, options.leaseId, now, () => createBlockFromRange(tx, pieces, range.start, range.end));
-      return { contentMd5: '' };
+      return {};
     });
   }
 

@@ -11,6 +11,7 @@ import {
 } from '../request.js';
 import { setWriteHeaders } from './common.js';
 import { authorizeCopySource } from '../auth.js';
+import { stagedBlockReply } from './blob-write.js';
 import { parsePriority } from '../../service/tiers.js';
 
 /** Copy Blob and, with `sync`, Copy Blob From URL: both answer 202. */
@@ -70,9 +71,7 @@ export async function putBlockFromUrl(ctx: RequestContext): Promise<Reply> {
   await authorizeCopySource(ctx, source);
   const leaseId = leaseIdOf(ctx.req);
   const result = await ctx.deps.api.putBlockFromUrl(blobRef(ctx), blockId, source, leaseId === undefined ? {} : { leaseId }, ctx.nowMs);
-  ctx.out['Content-MD5'] = result.contentMd5;
-  ctx.out['x-ms-request-server-encrypted'] = 'true';
-  return { status: 201 };
+  return stagedBlockReply(ctx, result.contentMd5);
 }
 
 /** Incremental Copy Blob: the source is a page blob snapshot URL (with its SAS when needed). */

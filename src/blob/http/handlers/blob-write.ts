@@ -39,7 +39,12 @@ export async function putBlock(ctx: RequestContext): Promise<Reply> {
   const blockId = requiredQuery(ctx, 'blockid');
   const leaseId = leaseIdOf(ctx.req);
   const result = await ctx.deps.api.putBlock(blobRef(ctx), blockId, bodySource(ctx.req), leaseId === undefined ? {} : { leaseId }, ctx.nowMs);
-  ctx.out['Content-MD5'] = result.contentMd5;
+  return stagedBlockReply(ctx, result.contentMd5);
+}
+
+/** Put Block and Put Block From URL: 201, the block's MD5 when the service computed one. */
+export function stagedBlockReply(ctx: RequestContext, contentMd5: string | undefined): Reply {
+  if (contentMd5 !== undefined) ctx.out['Content-MD5'] = contentMd5;
   ctx.out['x-ms-request-server-encrypted'] = 'true';
   return { status: 201 };
 }
