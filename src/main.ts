@@ -76,7 +76,10 @@ export async function startNimbus(config: NimbusConfig, options: StartOptions = 
   const logger = options.logger ?? createLogger(config.logLevel);
   mkdirSync(config.dataDir, { recursive: true });
   const teardown = new Teardown();
-  const meta = new SqliteMetaStore({ path: join(config.dataDir, 'meta.sqlite'), durability: config.durability });
+  const meta = new SqliteMetaStore({
+    path: join(config.dataDir, 'meta.sqlite'), durability: config.durability,
+    onWarning: (message) => logger.log('warn', 'metadata', { message }),
+  });
   teardown.push(() => meta.close());
   const blocks = new ExtentBlockStore({ dir: join(config.dataDir, 'blocks'), durability: config.durability });
   teardown.push(() => blocks.close());

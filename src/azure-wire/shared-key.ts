@@ -216,7 +216,21 @@ function compareHyphens(a: string, b: string): number {
 
 /** base64(HMAC-SHA256(base64decode(key), UTF-8(stringToSign))) */
 export function computeSignature(stringToSign: string, accountKeyBase64: string): string {
-  return createHmac('sha256', Buffer.from(accountKeyBase64, 'base64')).update(stringToSign, 'utf8').digest('base64');
+  return createHmac('sha256', decodedKey(accountKeyBase64)).update(stringToSign, 'utf8').digest('base64');
+}
+
+/** Account keys are few and fixed; decoding one per request showed in profiles. */
+const DECODED_KEYS = new Map<string, Buffer>();
+const DECODED_KEYS_MAX = 1024;
+
+function decodedKey(accountKeyBase64: string): Buffer {
+  let key = DECODED_KEYS.get(accountKeyBase64);
+  if (key === undefined) {
+    if (DECODED_KEYS.size >= DECODED_KEYS_MAX) DECODED_KEYS.clear();
+    key = Buffer.from(accountKeyBase64, 'base64');
+    DECODED_KEYS.set(accountKeyBase64, key);
+  }
+  return key;
 }
 
 /** The full `Authorization` value a well-behaved client sends: documented order, .NET header sort. */
@@ -262,27 +276,32 @@ export function verifySharedKey(
   const parsed = parseAuthorizationHeader(authorization);
   if (parsed === undefined || parsed.scheme === 'Bearer') return { ok: false, reason: 'malformed' };
   const { scheme, accountName, signature = '' } = parsed;
-  const candidates = candidateStringsToSign(request, expectedAccount, scheme);
-  const primary = candidates[0] ?? '';
-  if (accountName !== expectedAccount) return { ok: false, reason: 'bad-signature', stringToSign: primary };
+  const primary = (): string => stringToSign(request, expectedAccount, scheme, LAYOUTS[0]);
+  if (accountName !== expectedAccount) return { ok: false, reason: 'bad-signature', stringToSign: primary() };
   const keys = keysFor(expectedAccount);
   if (keys === undefined) return { ok: false, reason: 'unknown-account' };
-  const matched = keys.some((key) => candidates.some((candidate) => signaturesEqual(computeSignature(candidate, key), signature)));
-  return matched ? { ok: true } : { ok: false, reason: 'bad-signature', stringToSign: primary };
+  const tried = new Set<string>();
+  for (const layout of LAYOUTS) {
+    if (scheme === 'SharedKeyLite' && layout.contentHeaderOrder === 'languageFirst') continue;
+    const candidate = stringToSign(request, expectedAccount, scheme, layout);
+    if (tried.has(candidate)) continue;
+    tried.add(candidate);
+    if (keys.some((key) => signaturesEqual(computeSignature(candidate, key), signature))) return { ok: true };
+  }
+  return { ok: false, reason: 'bad-signature', stringToSign: primary() };
 }
 
-/** Tolerated layouts, most likely first, duplicates removed (usually they all coincide). */
-function candidateStringsToSign(request: SignableRequest, accountName: string, scheme: SharedKeyScheme): string[] {
-  const layouts: StringToSignOptions[] = [
-    { headerOrder: 'dotnet', contentHeaderOrder: 'documented' },
-    { headerOrder: 'ordinal', contentHeaderOrder: 'documented' },
-  ];
-  if (scheme === 'SharedKey') {
-    layouts.push({ headerOrder: 'dotnet', contentHeaderOrder: 'languageFirst' });
-    layouts.push({ headerOrder: 'ordinal', contentHeaderOrder: 'languageFirst' });
-  }
-  return [...new Set(layouts.map((layout) => stringToSign(request, accountName, scheme, layout)))];
-}
+/**
+ * Tolerated layouts, most likely first; a later one is built only when the earlier ones failed
+ * (usually they all coincide, and the first matches). Shared Key Lite signs no content headers,
+ * so the content-header swap applies to Shared Key only.
+ */
+const LAYOUTS: readonly [StringToSignOptions, ...StringToSignOptions[]] = [
+  { headerOrder: 'dotnet', contentHeaderOrder: 'documented' },
+  { headerOrder: 'ordinal', contentHeaderOrder: 'documented' },
+  { headerOrder: 'dotnet', contentHeaderOrder: 'languageFirst' },
+  { headerOrder: 'ordinal', contentHeaderOrder: 'languageFirst' },
+];
 
 function signaturesEqual(expected: string, actual: string): boolean {
   const expectedBytes = Buffer.from(expected, 'utf8');

@@ -11,7 +11,8 @@ import { openSync, closeSync, fdatasync } from 'node:fs';
 import { promisify } from 'node:util';
 import { GroupSync } from '../group-sync.js';
 import { soon } from '../../platform/clock.js';
-import { SCHEMA_SQL, SCHEMA_VERSION, SWEEP_SQL } from './sqlite-schema.js';
+import { MIGRATIONS, SCHEMA_SQL, SCHEMA_VERSION, SWEEP_SQL } from './sqlite-schema.js';
+import { WalCheckpointer } from './wal-checkpointer.js';
 import type {
   BlockFootprint, BucketQuery, BucketRecord, ContentPart, EntryQuery, EntryRecord, ExtentUsage, Json, JsonObject,
   MetaReader, MetaStore, MetaWriter, NameQuery, PageRelease, StagedPart,
@@ -29,6 +30,8 @@ export interface SqliteMetaStoreOptions {
   path: string;
   /** 'fsync' (default): durable against power loss. 'process': durable against process crashes only. */
   durability?: 'fsync' | 'process';
+  /** Problems the store recovers from by itself (e.g. the checkpoint worker failed). */
+  onWarning?: (message: string) => void;
 }
 
 type Row = Record<string, unknown>;
@@ -46,7 +49,9 @@ interface PendingWrite {
 export class SqliteMetaStore implements MetaStore {
   readonly #writer: Db;
   readonly #reader: Db;
-  readonly #walFd: number | undefined;
+  readonly #walFd: number;
+  readonly #durable: boolean;
+  readonly #checkpointer: WalCheckpointer;
   readonly #groupSync: GroupSync;
   readonly #writeSide: SqliteTx;
   readonly #readSide: SqliteTx;
@@ -76,11 +81,15 @@ export class SqliteMetaStore implements MetaStore {
       commit: this.#writer.prepare('COMMIT'),
     };
     this.#readSide = new SqliteTx(this.#reader, this.#buckets, 'reader');
-    const durable = (options.durability ?? 'fsync') === 'fsync';
-    this.#walFd = durable ? openSync(`${options.path}-wal`, 'r') : undefined;
-    const walFd = this.#walFd;
+    this.#durable = (options.durability ?? 'fsync') === 'fsync';
+    const walFd = openSync(`${options.path}-wal`, 'r');
+    this.#walFd = walFd;
     this.#groupSync = new GroupSync(async () => {
-      if (walFd !== undefined) await fdatasyncAsync(walFd);
+      if (this.#durable) await fdatasyncAsync(walFd);
+    });
+    this.#checkpointer = new WalCheckpointer({
+      writer: this.#writer, path: options.path, walFd,
+      onError: (error) => options.onWarning?.(`WAL checkpoint worker failed, falling back to automatic checkpoints: ${error}`),
     });
   }
 
@@ -89,8 +98,13 @@ export class SqliteMetaStore implements MetaStore {
     if (version > SCHEMA_VERSION) {
       throw new Error(`metadata schema ${version} is newer than this Nimbus (${SCHEMA_VERSION})`);
     }
-    this.#writer.exec(SCHEMA_SQL);
-    this.#writer.pragma(`user_version = ${SCHEMA_VERSION}`);
+    // A new database has no tables yet: SCHEMA_SQL creates the current layout directly.
+    const fresh = this.#writer.prepare("SELECT 1 FROM sqlite_master WHERE name = 'entries'").get() === undefined;
+    this.#writer.transaction(() => {
+      if (!fresh) for (let step = version; step < SCHEMA_VERSION; step++) this.#writer.exec(MIGRATIONS[step] ?? '');
+      this.#writer.exec(SCHEMA_SQL);
+      this.#writer.pragma(`user_version = ${SCHEMA_VERSION}`);
+    })();
   }
 
   read<T>(fn: (tx: MetaReader) => Promise<T>): Promise<T> {
@@ -157,15 +171,17 @@ export class SqliteMetaStore implements MetaStore {
       for (const o of outcomes) o.fail(error);
       return [];
     }
+    this.#checkpointer.committed();
     return outcomes;
   }
 
   async close(): Promise<void> {
     await this.#draining;
     await this.#groupSync.sync();
+    await this.#checkpointer.close();
     this.#reader.close();
     this.#writer.close();
-    if (this.#walFd !== undefined) closeSync(this.#walFd);
+    closeSync(this.#walFd);
   }
 }
 
@@ -198,6 +214,11 @@ class BucketCache {
   changed(): void {
     this.#dirty = true;
     this.invalidate();
+  }
+
+  /** A bucket changed in the writer's open transaction (its state is not what readers see). */
+  get dirty(): boolean {
+    return this.#dirty;
   }
 
   takeDirty(): boolean {
@@ -237,7 +258,8 @@ class SqliteTx implements MetaWriter {
 
   async getBucket(scope: string, name: string): Promise<BucketRecord | undefined> {
     const key = `${scope}\n${name}`;
-    if (this.side === 'reader') {
+    // The writer may use what readers cached only while its open transaction changed no bucket.
+    if (this.side === 'reader' || !this.buckets.dirty) {
       const hit = this.buckets.get(key);
       if (hit) return hit.record;
     }
@@ -316,10 +338,18 @@ class SqliteTx implements MetaWriter {
   async listEntriesOfName(bucketId: number, name: string, query: NameQuery = {}): Promise<EntryRecord[]> {
     const { lower, upper } = seekBounds(query.subPrefix ?? '', undefined);
     const order = query.descending ? 'DESC' : 'ASC';
+    const bound = upper === null ? '' : 'AND sub < @upper';
+    const params = { bucket: bucketId, name, lower, upper };
+    if (query.limit === 1) {
+      // One row (newest version, latest snapshot): .get() is several times cheaper than .all().
+      const row = this.#stmt(`SELECT * FROM entries WHERE bucket_id = @bucket AND name = @name AND sub >= @lower ${bound}
+        ORDER BY sub ${order} LIMIT 1`).get(params) as Row | undefined;
+      return row ? [toEntry(row)] : [];
+    }
     const rows = this.#stmt(
-      `SELECT * FROM entries WHERE bucket_id = @bucket AND name = @name AND sub >= @lower ${upper === null ? '' : 'AND sub < @upper'}
+      `SELECT * FROM entries WHERE bucket_id = @bucket AND name = @name AND sub >= @lower ${bound}
        ORDER BY sub ${order} LIMIT @limit`,
-    ).all({ bucket: bucketId, name, lower, upper, limit: query.limit ?? -1 }) as Row[];
+    ).all({ ...params, limit: query.limit ?? -1 }) as Row[];
     return rows.map(toEntry);
   }
 
