@@ -1,4 +1,5 @@
-// The load generator's HTTP client: node:http with one keep-alive Agent, requests signed with Shared Key.
+// The load generator's client: Shared Key signed requests over a pool of keep-alive connections
+// (bench/http-connection.ts, a minimal HTTP/1.1 client; see there why not node:http).
 //
 // Why not @azure/storage-blob: on a 2-core box the client shares the CPU with the server under test, and the
 // SDK's pipeline (policies, retries, XML (de)serialisers) costs more per request than a small Nimbus request.
@@ -6,13 +7,16 @@
 // that what it sends is what the SDK would send, by reading its writes back through the SDK and vice versa.
 //
 // Invariants:
-// - One Agent per client with maxSockets = concurrency; a workload phase makes its own client and closes it,
-//   so no socket idles between phases long enough for the server's keep-alive timeout to race a reuse.
+// - At most `maxSockets` connections, one request in flight on each; a workload phase makes its own client
+//   and closes it, so no connection idles between phases.
+// - A request that fails on a reused connection before any response byte arrived is retried once on a new
+//   connection: the server may close an idle keep-alive connection just as a request is sent (the race every
+//   keep-alive client has). Anything else fails the run.
 // - `path` is already percent-encoded; `query` values are decoded (signing canonicalises the decoded values,
 //   https://learn.microsoft.com/rest/api/storageservices/authorize-with-shared-key#shared-key-format).
 
-import http from 'node:http';
 import { signSharedKey } from '../src/azure-wire/shared-key.js';
+import { HttpConnection } from './http-connection.js';
 
 export const API_VERSION = '2021-08-06';
 
@@ -41,7 +45,8 @@ export type BodySink =
 
 export interface WireResponse {
   status: number;
-  headers: http.IncomingHttpHeaders;
+  /** Lower-case names. */
+  headers: Readonly<Record<string, string>>;
   bodyBytes: number;
   /** Present only for the 'text' sink, and for error statuses (so failures can be explained). */
   text: string | undefined;
@@ -60,11 +65,14 @@ export class UnexpectedStatusError extends Error {
 
 export class SignedBlobClient {
   readonly #endpoint: BlobEndpoint;
-  readonly #agent: http.Agent;
+  readonly #maxSockets: number;
+  readonly #idle: HttpConnection[] = [];
+  readonly #waiting: Array<(connection: HttpConnection) => void> = [];
+  #open = 0;
 
   constructor(endpoint: BlobEndpoint, maxSockets: number) {
     this.#endpoint = endpoint;
-    this.#agent = new http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets, scheduling: 'lifo' });
+    this.#maxSockets = maxSockets;
   }
 
   /** Sends one request; throws UnexpectedStatusError unless the status is `expectedStatus`. */
@@ -73,43 +81,71 @@ export class SignedBlobClient {
     if (response.status !== expectedStatus) {
       const code = response.headers['x-ms-error-code'];
       const detail = response.text === undefined || response.text === '' ? '' : `: ${response.text.slice(0, 300)}`;
-      throw new UnexpectedStatusError(describe(request), response.status, typeof code === 'string' ? code : undefined, detail);
+      throw new UnexpectedStatusError(describe(request), response.status, code, detail);
     }
     return response;
   }
 
   close(): void {
-    this.#agent.destroy();
+    for (const connection of this.#idle.splice(0)) connection.close();
   }
 
-  #exchange(request: WireRequest, expectedStatus: number, sink: BodySink): Promise<WireResponse> {
-    const headers = this.#signedHeaders(request);
-    const path = `/${this.#endpoint.accountName}${request.path}${queryString(request.query ?? [])}`;
-    return new Promise<WireResponse>((resolve, reject) => {
-      const outgoing = http.request(
-        { host: this.#endpoint.host, port: this.#endpoint.port, method: request.method, path, headers, agent: this.#agent },
-        (incoming) => {
-          const keepText = sink.kind === 'text' || incoming.statusCode !== expectedStatus;
-          const textChunks: Buffer[] = [];
-          let bodyBytes = 0;
-          incoming.on('data', (chunk: Buffer) => {
-            bodyBytes += chunk.length;
-            if (keepText) textChunks.push(chunk);
-            else if (sink.kind === 'stream') sink.onChunk(chunk);
-          });
-          incoming.on('error', reject);
-          incoming.on('end', () => {
-            const text = keepText ? Buffer.concat(textChunks).toString('utf8') : undefined;
-            resolve({ status: incoming.statusCode ?? 0, headers: incoming.headers, bodyBytes, text });
-          });
+  async #exchange(request: WireRequest, expectedStatus: number, sink: BodySink): Promise<WireResponse> {
+    const head = this.#head(request);
+    for (let attempt = 0; ; attempt++) {
+      const connection = await this.#acquire();
+      const textChunks: Buffer[] = [];
+      let bodyBytes = 0;
+      // Error bodies are kept too, so failures can be explained.
+      let keepText = sink.kind === 'text';
+      const handlers = {
+        onHead: (status: number): void => {
+          keepText ||= status !== expectedStatus;
         },
-      );
-      outgoing.on('error', reject);
-      outgoing.end(request.body);
-    });
+        onChunk: (chunk: Buffer): void => {
+          bodyBytes += chunk.length;
+          if (keepText) textChunks.push(chunk);
+          else if (sink.kind === 'stream') sink.onChunk(chunk);
+        },
+      };
+      try {
+        const response = await connection.request(head, request.body, request.method === 'HEAD', handlers);
+        this.#release(connection);
+        return { status: response.status, headers: response.headers, bodyBytes, text: keepText ? Buffer.concat(textChunks).toString('utf8') : undefined };
+      } catch (error) {
+        const retryable = attempt === 0 && connection.reused && connection.receivedBytes === 0;
+        this.#release(connection);
+        if (!retryable) throw error;
+      }
+    }
   }
 
-  #signedHeaders(request: WireRequest): Record<string, string> {
+  #acquire(): Promise<HttpConnection> {
+    const idle = this.#idle.pop();
+    if (idle !== undefined) return Promise.resolve(idle);
+    if (this.#open < this.#maxSockets) {
+      this.#open += 1;
+      return Promise.resolve(new HttpConnection(this.#endpoint.host, this.#endpoint.port));
+    }
+    return new Promise((resolve) => this.#waiting.push(resolve));
+  }
+
+  #release(connection: HttpConnection): void {
+    if (connection.closed) {
+      this.#open -= 1;
+      if (this.#waiting.length > 0 && this.#open < this.#maxSockets) {
+        this.#open += 1;
+        this.#waiting.shift()?.(new HttpConnection(this.#endpoint.host, this.#endpoint.port));
+      }
+      return;
+    }
+    const waiter = this.#waiting.shift();
+    if (waiter !== undefined) waiter(connection);
+    else this.#idle.push(connection);
+  }
+
+  /** Request line and headers, signed, as one latin1 string. */
+  #head(request: WireRequest): string {
     const headers: Record<string, string> = {
       'x-ms-date': new Date().toUTCString(),
       'x-ms-version': API_VERSION,
@@ -122,7 +158,10 @@ export class SignedBlobClient {
       this.#endpoint.accountName,
       this.#endpoint.accountKeyBase64,
     );
-    return headers;
+    const path = `/${this.#endpoint.accountName}${request.path}${queryString(request.query ?? [])}`;
+    let head = `${request.method} ${path} HTTP/1.1\r\nHost: ${this.#endpoint.host}:${this.#endpoint.port}\r\n`;
+    for (const [name, value] of Object.entries(headers)) head += `${name}: ${value}\r\n`;
+    return `${head}\r\n`;
   }
 }
 
