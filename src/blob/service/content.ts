@@ -60,19 +60,68 @@ export async function storeBody(blocks: BlockStore, body: BodySource, sizeMaxByt
 }
 
 async function storeInline(body: BodySource, lengthBytes: number): Promise<StoredBody> {
-  const parts: Buffer[] = [];
-  let received = 0;
-  for await (const piece of body.stream) {
-    const buffer = Buffer.isBuffer(piece) ? piece : Buffer.from(piece);
-    received += buffer.length;
-    if (received > lengthBytes) fail('InvalidInput', { reason: 'body longer than Content-Length' });
-    parts.push(buffer);
-  }
+  const { parts, received } = body.stream instanceof Readable
+    ? await collectEvents(body.stream, lengthBytes)
+    : await collectIterable(body.stream, lengthBytes);
   if (received !== lengthBytes) fail('InvalidInput', { reason: 'body shorter than Content-Length' });
   const data = parts.length === 1 && parts[0] ? parts[0] : Buffer.concat(parts, received);
   const md5 = createHash('md5').update(data).digest('base64');
   checkMd5(body.md5, md5);
   return { kind: 'inline', data, sizeBytes: received, md5, unpin: () => undefined };
+}
+
+interface Collected {
+  parts: Buffer[];
+  received: number;
+}
+
+function tooLong(): never {
+  return fail('InvalidInput', { reason: 'body longer than Content-Length' });
+}
+
+async function collectIterable(stream: AsyncIterable<Buffer | Uint8Array>, lengthBytes: number): Promise<Collected> {
+  const parts: Buffer[] = [];
+  let received = 0;
+  for await (const piece of stream) {
+    const buffer = Buffer.isBuffer(piece) ? piece : Buffer.from(piece);
+    received += buffer.length;
+    if (received > lengthBytes) tooLong();
+    parts.push(buffer);
+  }
+  return { parts, received };
+}
+
+/**
+ * The same for a Node stream (the request itself), with plain events: an async iterator costs
+ * several promise hops per body, which showed on small PUTs. A stream that closes before 'end'
+ * (the client went away) fails like the iterator would.
+ */
+function collectEvents(stream: Readable, lengthBytes: number): Promise<Collected> {
+  return new Promise<Collected>((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let received = 0;
+    const settle = (error: unknown | undefined): void => {
+      stream.off('data', onData).off('end', onEnd).off('error', settle).off('close', onClose);
+      if (error === undefined) resolve({ parts, received });
+      else reject(error);
+    };
+    const onData = (chunk: Buffer): void => {
+      received += chunk.length;
+      if (received > lengthBytes) {
+        try {
+          tooLong();
+        } catch (error) {
+          settle(error);
+          stream.resume(); // drain what is left; the reply is an error
+        }
+        return;
+      }
+      parts.push(chunk);
+    };
+    const onEnd = (): void => settle(undefined);
+    const onClose = (): void => settle(Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+    stream.on('data', onData).on('end', onEnd).on('error', settle).on('close', onClose);
+  });
 }
 
 function checkMd5(expected: string | undefined, actual: string): void {

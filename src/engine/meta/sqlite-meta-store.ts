@@ -55,7 +55,7 @@ export class SqliteMetaStore implements MetaStore {
   readonly #groupSync: GroupSync;
   readonly #writeSide: SqliteTx;
   readonly #readSide: SqliteTx;
-  readonly #buckets = new BucketCache();
+  readonly #cache = new ReadCache();
   /** Transaction control statements, prepared once (they run several times per request). */
   readonly #control: { begin: Statement; savepoint: Statement; release: Statement; rollbackTo: Statement; commit: Statement };
   #pending: PendingWrite[] = [];
@@ -72,7 +72,7 @@ export class SqliteMetaStore implements MetaStore {
     this.#writer.exec(SWEEP_SQL);
     this.#reader = new Database(options.path, { readonly: true });
     this.#reader.pragma('cache_size = -4096');
-    this.#writeSide = new SqliteTx(this.#writer, this.#buckets, 'writer');
+    this.#writeSide = new SqliteTx(this.#writer, this.#cache, 'writer');
     this.#control = {
       begin: this.#writer.prepare('BEGIN IMMEDIATE'),
       savepoint: this.#writer.prepare('SAVEPOINT w'),
@@ -80,7 +80,7 @@ export class SqliteMetaStore implements MetaStore {
       rollbackTo: this.#writer.prepare('ROLLBACK TO w'),
       commit: this.#writer.prepare('COMMIT'),
     };
-    this.#readSide = new SqliteTx(this.#reader, this.#buckets, 'reader');
+    this.#readSide = new SqliteTx(this.#reader, this.#cache, 'reader');
     this.#durable = (options.durability ?? 'fsync') === 'fsync';
     const walFd = openSync(`${options.path}-wal`, 'r');
     this.#walFd = walFd;
@@ -164,10 +164,10 @@ export class SqliteMetaStore implements MetaStore {
     try {
       control.commit.run();
       // Readers may have cached a bucket between a change and its commit: drop those entries too.
-      if (this.#buckets.takeDirty()) this.#buckets.invalidate();
+      if (this.#cache.takeDirty()) this.#cache.invalidate();
     } catch (error) {
       if (db.inTransaction) db.exec('ROLLBACK');
-      this.#buckets.invalidate();
+      this.#cache.invalidate();
       for (const o of outcomes) o.fail(error);
       return [];
     }
@@ -186,24 +186,24 @@ export class SqliteMetaStore implements MetaStore {
 }
 
 /**
- * Live buckets by (scope, name) as the read connection last saw them: nearly every request looks
- * its container up, and containers rarely change. Any bucket change on the write side bumps the
- * generation at once and again after its commit, so a reader never keeps a stale entry past the
- * commit that changed it.
+ * Rarely-changing rows as the read connection last saw them: live buckets by (scope, name), which
+ * nearly every request looks up, and settings (the data-protection switches every write reads).
+ * Any bucket or setting change on the write side bumps the generation at once and again after its
+ * commit, so a reader never keeps a stale entry past the commit that changed it.
  */
-class BucketCache {
+class ReadCache {
   #generation = 0;
   #dirty = false;
-  readonly #entries = new Map<string, { generation: number; record: BucketRecord | undefined }>();
+  readonly #entries = new Map<string, { generation: number; value: unknown }>();
 
-  get(key: string): { record: BucketRecord | undefined } | undefined {
+  get(key: string): { value: unknown } | undefined {
     const hit = this.#entries.get(key);
     return hit && hit.generation === this.#generation ? hit : undefined;
   }
 
-  set(key: string, record: BucketRecord | undefined): void {
+  set(key: string, value: unknown): void {
     if (this.#entries.size > 10_000) this.#entries.clear();
-    this.#entries.set(key, { generation: this.#generation, record });
+    this.#entries.set(key, { generation: this.#generation, value });
   }
 
   invalidate(): void {
@@ -216,7 +216,7 @@ class BucketCache {
     this.invalidate();
   }
 
-  /** A bucket changed in the writer's open transaction (its state is not what readers see). */
+  /** A cached row changed in the writer's open transaction (its state is not what readers see). */
   get dirty(): boolean {
     return this.#dirty;
   }
@@ -231,41 +231,51 @@ class BucketCache {
 /** The statements of one connection, exposed as a MetaWriter (the read side only reads). */
 class SqliteTx implements MetaWriter {
   readonly #db: Db;
-  readonly #cache = new Map<string, Statement>();
+  readonly #statements = new Map<string, Statement>();
 
-  constructor(db: Db, private readonly buckets: BucketCache, private readonly side: 'reader' | 'writer') {
+  constructor(db: Db, private readonly cache: ReadCache, private readonly side: 'reader' | 'writer') {
     this.#db = db;
   }
 
   #stmt(sql: string): Statement {
-    let stmt = this.#cache.get(sql);
+    let stmt = this.#statements.get(sql);
     if (!stmt) {
       stmt = this.#db.prepare(sql);
-      this.#cache.set(sql, stmt);
+      this.#statements.set(sql, stmt);
     }
     return stmt;
   }
 
   async getSetting(scope: string, key: string): Promise<Json | undefined> {
-    const row = this.#stmt('SELECT value FROM settings WHERE scope = ? AND key = ?').get(scope, key) as Row | undefined;
-    return row ? (JSON.parse(row.value as string) as Json) : undefined;
+    // Cached as text and parsed per call, so callers never share (and could never mutate) one object.
+    const cacheKey = `setting\n${scope}\n${key}`;
+    let text: string | undefined;
+    const hit = this.side === 'reader' || !this.cache.dirty ? this.cache.get(cacheKey) : undefined;
+    if (hit) text = hit.value as string | undefined;
+    else {
+      const row = this.#stmt('SELECT value FROM settings WHERE scope = ? AND key = ?').get(scope, key) as Row | undefined;
+      text = row?.value as string | undefined;
+      if (this.side === 'reader') this.cache.set(cacheKey, text);
+    }
+    return text === undefined ? undefined : (JSON.parse(text) as Json);
   }
 
   async putSetting(scope: string, key: string, value: Json): Promise<void> {
+    this.cache.changed();
     this.#stmt('INSERT INTO settings (scope, key, value) VALUES (?, ?, ?) ON CONFLICT (scope, key) DO UPDATE SET value = excluded.value')
       .run(scope, key, JSON.stringify(value));
   }
 
   async getBucket(scope: string, name: string): Promise<BucketRecord | undefined> {
-    const key = `${scope}\n${name}`;
-    // The writer may use what readers cached only while its open transaction changed no bucket.
-    if (this.side === 'reader' || !this.buckets.dirty) {
-      const hit = this.buckets.get(key);
-      if (hit) return hit.record;
+    const key = `bucket\n${scope}\n${name}`;
+    // The writer may use what readers cached only while its open transaction changed nothing cached.
+    if (this.side === 'reader' || !this.cache.dirty) {
+      const hit = this.cache.get(key);
+      if (hit) return hit.value as BucketRecord | undefined;
     }
     const row = this.#stmt('SELECT * FROM buckets WHERE scope = ? AND name = ? AND deleted_ms IS NULL').get(scope, name) as Row | undefined;
     const record = row ? toBucket(row) : undefined;
-    if (this.side === 'reader') this.buckets.set(key, record);
+    if (this.side === 'reader') this.cache.set(key, record);
     return record;
   }
 
@@ -286,14 +296,14 @@ class SqliteTx implements MetaWriter {
   }
 
   async insertBucket(bucket: Omit<BucketRecord, 'bucketId'>): Promise<number> {
-    this.buckets.changed();
+    this.cache.changed();
     const info = this.#stmt('INSERT INTO buckets (scope, name, created_ms, deleted_ms, expires_ms, attrs) VALUES (?, ?, ?, ?, ?, ?)')
       .run(bucket.scope, bucket.name, bucket.createdMs, bucket.deletedMs, bucket.expiresMs ?? null, JSON.stringify(bucket.attrs));
     return Number(info.lastInsertRowid);
   }
 
   async updateBucket(bucketId: number, change: { attrs?: JsonObject; deletedMs?: number | null; expiresMs?: number | null; name?: string }): Promise<void> {
-    this.buckets.changed();
+    this.cache.changed();
     const current = await this.getBucketById(bucketId);
     if (!current) return;
     this.#stmt('UPDATE buckets SET attrs = ?, deleted_ms = ?, expires_ms = ?, name = ? WHERE bucket_id = ?').run(
@@ -306,7 +316,7 @@ class SqliteTx implements MetaWriter {
   }
 
   async dropBucket(bucketId: number): Promise<void> {
-    this.buckets.changed();
+    this.cache.changed();
     this.#stmt('DELETE FROM entries WHERE bucket_id = ?').run(bucketId);
     this.#stmt('DELETE FROM staged WHERE bucket_id = ?').run(bucketId);
     this.#stmt('DELETE FROM buckets WHERE bucket_id = ?').run(bucketId);
