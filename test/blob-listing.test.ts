@@ -245,3 +245,67 @@ async function level(container: ContainerClient, prefix: string): Promise<{ blob
   }
   return { blobs, prefixes };
 }
+
+test('every listed value survives the SDK\'s XML parser: escaping, unicode, control characters, metadata, headers, history', async (t) => {
+  // Goal: List Blobs writes its XML by hand (render.ts, one template literal per entry), so prove
+  // that the SDK reads back exactly what Get Blob Properties reports, for values that need XML
+  // escaping, non-ASCII text, a name XML cannot carry (sent percent-encoded with Encoded="true"),
+  // and the history entries (snapshots, versions, soft-deleted) in flat and hierarchical listings.
+  const { srv, container } = await setup(t);
+  await srv.nimbus.api.setDataProtection('devstoreaccount1', { versioning: true, deleteRetention: { enabled: true, days: 7, allowPermanentDelete: false } });
+  const names = ['a&b<c>"d\'e.txt', 'ünïcødé/文件 😀.txt', 'ctl\u0001char\u001fname', 'dir/x&y/z.txt', 'plain.txt'];
+  const metadata = { amp: 'x&y', angle: '<tag attr="v">', quote: 'it\'s "quoted"', spaces: 'a  &  <b>' };
+  const headers = {
+    blobContentType: 'text/plain; charset="utf-8" & more', blobContentEncoding: 'gzip', blobContentLanguage: 'en-GB',
+    blobCacheControl: 'max-age=<1>', blobContentDisposition: 'attachment; filename="a&b.txt"',
+  };
+  for (const name of names) await container.getBlockBlobClient(name).upload(name, Buffer.byteLength(name), { metadata, blobHTTPHeaders: headers });
+  await container.getBlockBlobClient('plain.txt').createSnapshot({ metadata: { snap: '<1>' } });
+  await container.getBlockBlobClient('plain.txt').upload('v2', 2);
+  await container.getBlockBlobClient('a&b<c>"d\'e.txt').delete();
+
+  // A listing sends an empty element for a header never set; Get Blob Properties omits the header.
+  const orNone = (value: string | undefined): string | undefined => (value === '' ? undefined : value);
+  const listed = [];
+  for await (const item of container.listBlobsFlat({ includeMetadata: true })) listed.push(item);
+  assert.deepEqual(listed.map((b) => b.name), names.filter((n) => !n.startsWith('a&b')).sort(ordinal));
+  for (const item of listed) {
+    const props = await container.getBlobClient(item.name).getProperties();
+    assert.equal(item.properties.etag.replace(/"/g, ''), props.etag?.replace(/"/g, ''), `etag of ${JSON.stringify(item.name)}`);
+    assert.equal(item.properties.lastModified?.getTime(), props.lastModified?.getTime());
+    assert.equal(item.properties.createdOn?.getTime(), props.createdOn?.getTime());
+    assert.equal(item.properties.contentLength, props.contentLength);
+    assert.equal(item.properties.contentType, props.contentType);
+    assert.equal(orNone(item.properties.contentEncoding), props.contentEncoding);
+    assert.equal(orNone(item.properties.contentLanguage), props.contentLanguage);
+    assert.equal(orNone(item.properties.cacheControl), props.cacheControl);
+    assert.equal(orNone(item.properties.contentDisposition), props.contentDisposition);
+    assert.deepEqual(item.properties.contentMD5, props.contentMD5);
+    assert.equal(item.properties.blobType, 'BlockBlob');
+    assert.equal(item.properties.accessTier, 'Hot');
+    assert.equal(item.properties.leaseState, 'available');
+    assert.equal(item.versionId, props.versionId);
+    assert.equal(item.isCurrentVersion, true);
+    if (item.name === 'plain.txt') assert.equal(Object.keys(item.metadata ?? {}).length, 0, 'an empty <Metadata> element');
+    else assert.deepEqual(item.metadata, metadata);
+  }
+  const tricky = listed.find((b) => b.name.startsWith('ünïcødé'));
+  assert.equal(tricky?.properties.contentType, headers.blobContentType);
+  assert.equal(tricky?.properties.contentDisposition, headers.blobContentDisposition);
+  assert.equal(tricky?.properties.cacheControl, headers.blobCacheControl);
+
+  // History: the snapshot keeps its own metadata, the overwrite left a version, the delete a deleted version.
+  const history = [];
+  for await (const item of container.listBlobsFlat({ includeMetadata: true, includeSnapshots: true, includeVersions: true, includeDeleted: true })) history.push(item);
+  const plain = history.filter((b) => b.name === 'plain.txt');
+  assert.deepEqual(plain.map((b) => [Boolean(b.snapshot), b.isCurrentVersion === true]), [[true, false], [false, false], [false, false], [false, true]]);
+  assert.deepEqual(plain[0]?.metadata, { snap: '<1>' });
+  const deleted = history.filter((b) => b.name === names[0]);
+  assert.ok(deleted.length > 0 && deleted.every((b) => b.isCurrentVersion !== true), 'the deleted name has only previous versions');
+  assert.deepEqual(deleted[0]?.metadata, metadata);
+
+  // Hierarchy: prefixes and blobs with escaped and non-ASCII names, at two levels.
+  assert.deepEqual(await level(container, ''), { blobs: ['ctl\u0001char\u001fname', 'plain.txt'], prefixes: ['dir/', 'ünïcødé/'] });
+  assert.deepEqual(await level(container, 'dir/'), { blobs: [], prefixes: ['dir/x&y/'] });
+  assert.deepEqual(await level(container, 'ünïcødé/'), { blobs: ['ünïcødé/文件 😀.txt'], prefixes: [] });
+});

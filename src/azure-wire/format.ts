@@ -10,19 +10,20 @@ export function formatRfc1123(ms: number): string {
 }
 
 /**
- * formatRfc1123 remembering its last answer: a listing formats two dates per blob and
- * neighbouring blobs usually share a second. One per listing render.
+ * formatRfc1123 remembering its answers by second: a listing formats two or three dates per blob,
+ * and a page of blobs written in bursts shares a few hundred seconds at most, in any name order.
+ * One per listing render, so the memory is bounded by the page.
  */
 export function rfc1123Formatter(): (ms: number) => string {
-  let lastSecond = Number.NaN;
-  let lastText = '';
+  const bySecond = new Map<number, string>();
   return (ms) => {
     const second = Math.floor(ms / 1000);
-    if (second !== lastSecond) {
-      lastSecond = second;
-      lastText = new Date(second * 1000).toUTCString();
+    let text = bySecond.get(second);
+    if (text === undefined) {
+      text = new Date(second * 1000).toUTCString();
+      bySecond.set(second, text);
     }
-    return lastText;
+    return text;
   };
 }
 

@@ -40,6 +40,38 @@ export function optEl(name: string, value: string | number | boolean | undefined
   return value === undefined || value === null ? '' : el(name, value);
 }
 
+/**
+ * UTF-8 bytes appended piece by piece into one growing Buffer: for bodies of megabytes (a 5,000-blob
+ * listing), each piece is encoded once and then dropped, instead of being kept alive until a final
+ * join and encoded again when the string is written to the socket.
+ */
+export class Utf8Builder {
+  #buffer: Buffer;
+  #length = 0;
+
+  constructor(capacityBytes: number) {
+    this.#buffer = Buffer.allocUnsafe(Math.max(capacityBytes, 1024));
+  }
+
+  append(text: string): void {
+    // A UTF-16 code unit takes at most 3 UTF-8 bytes, so this much room always suffices.
+    const needed = this.#length + text.length * 3;
+    if (needed > this.#buffer.length) this.#grow(needed);
+    this.#length += this.#buffer.write(text, this.#length, 'utf8');
+  }
+
+  /** The bytes appended so far (a view of the builder's buffer, not a copy). */
+  bytes(): Buffer {
+    return this.#buffer.subarray(0, this.#length);
+  }
+
+  #grow(needed: number): void {
+    const next = Buffer.allocUnsafe(Math.max(needed, this.#buffer.length * 2));
+    this.#buffer.copy(next, 0, 0, this.#length);
+    this.#buffer = next;
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Reading
 // ---------------------------------------------------------------------------------------------

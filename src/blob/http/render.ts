@@ -15,7 +15,7 @@ import type {
   ListContainersResult, Metadata, ServiceProperties, SignedIdentifier,
 } from '../service/model.js';
 import { formatIso7, formatRfc1123, rfc1123Formatter } from '../../azure-wire/format.js';
-import { XML_DECLARATION, el, escapeXml, hasInvalidXmlChars, optEl, type XmlElement } from '../../azure-wire/xml.js';
+import { Utf8Builder, XML_DECLARATION, el, escapeXml, hasInvalidXmlChars, optEl, type XmlElement } from '../../azure-wire/xml.js';
 
 const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
 
@@ -154,18 +154,34 @@ function renderMetadata(metadata: Metadata): string {
 // List Blobs (spec §13)
 // ---------------------------------------------------------------------------------------------
 
+/** A plain block blob's entry is ~900 bytes; the builder grows if a page needs more. */
+const ENTRY_BYTES_GUESS = 1024;
+
 export interface BlobListOptions {
   includeMetadata: boolean;
   includeCopy: boolean;
 }
 
-/** Blobs and prefixes interleaved in name order, as Azure lists them. */
+/**
+ * Blobs and prefixes interleaved in name order, as Azure lists them.
+ *
+ * This is the hot path of a 5,000-entry page (~4.5 MB of XML), so each entry is one template
+ * literal with its element names written out, encoded into the body's bytes at once. That beats
+ * `el()` per element (a tag string built and escaped per call) by about 2×, and writing each entry
+ * straight into a Buffer avoids both the deep concatenation tree that `xml += …` builds (which
+ * `Buffer.byteLength` then has to flatten) and keeping 5,000 strings alive for one final join.
+ * Only text that can hold any character goes through `escapeXml`; dates, numbers and the enums
+ * (blob type, lease, tier) are XML-safe by construction.
+ */
 export function renderBlobList(
   serviceEndpoint: string, containerName: string, echo: ListEcho, result: ListBlobsResult, options: BlobListOptions,
-): string {
-  let xml = `${XML_DECLARATION}<EnumerationResults ServiceEndpoint="${escapeXml(serviceEndpoint)}" ContainerName="${escapeXml(containerName)}">`
-    + renderEcho(echo) + '<Blobs>';
+): Buffer {
   const { blobs, prefixes } = result;
+  const parts = new Utf8Builder(ENTRY_BYTES_GUESS * (blobs.length + prefixes.length) + 1024);
+  parts.append(
+    `${XML_DECLARATION}<EnumerationResults ServiceEndpoint="${escapeXml(serviceEndpoint)}" ContainerName="${escapeXml(containerName)}">`
+    + renderEcho(echo) + '<Blobs>',
+  );
   const date = rfc1123Formatter();
   let b = 0;
   let p = 0;
@@ -173,53 +189,50 @@ export function renderBlobList(
     const blob = blobs[b];
     const prefix = prefixes[p];
     if (blob !== undefined && (prefix === undefined || blob.name <= prefix)) {
-      xml += renderBlobEntry(blob, options, date);
+      parts.append(renderBlobEntry(blob, options, date));
       b++;
     } else if (prefix !== undefined) {
-      xml += '<BlobPrefix>' + renderName(prefix) + '</BlobPrefix>';
+      parts.append(`<BlobPrefix>${renderName(prefix)}</BlobPrefix>`);
       p++;
     }
   }
-  return xml + '</Blobs>' + el('NextMarker', result.nextMarker ?? '') + '</EnumerationResults>';
+  parts.append('</Blobs>' + el('NextMarker', result.nextMarker ?? '') + '</EnumerationResults>');
+  return parts.bytes();
 }
 
 function renderName(name: string): string {
-  return hasInvalidXmlChars(name) ? `<Name Encoded="true">${encodeURIComponent(name)}</Name>` : el('Name', name);
+  return hasInvalidXmlChars(name) ? `<Name Encoded="true">${encodeURIComponent(name)}</Name>` : `<Name>${escapeXml(name)}</Name>`;
+}
+
+/** `<name>text</name>`, or `<name />` for '' — as `el()`, for the template literals below. */
+function textEl(name: string, text: string): string {
+  return text === '' ? `<${name} />` : `<${name}>${escapeXml(text)}</${name}>`;
 }
 
 function renderBlobEntry(blob: BlobView, options: BlobListOptions, date: (ms: number) => string): string {
   const h = blob.headers;
-  let xml = '<Blob>' + renderName(blob.name)
-    + (blob.deleted ? '<Deleted>true</Deleted>' : '')
-    + optEl('Snapshot', blob.snapshot)
-    + optEl('VersionId', blob.versionId)
-    + (blob.isCurrentVersion ? '<IsCurrentVersion>true</IsCurrentVersion>' : '')
-    + '<Properties>'
-    + el('Creation-Time', date(blob.createdMs))
-    + el('Last-Modified', date(blob.lastModifiedMs))
-    + el('Etag', unquote(blob.etag))
-    + el('Content-Length', blob.sizeBytes)
-    + el('Content-Type', h.contentType ?? DEFAULT_CONTENT_TYPE)
-    + el('Content-Encoding', h.contentEncoding ?? '')
-    + el('Content-Language', h.contentLanguage ?? '')
-    + el('Content-CRC64', '')
-    + el('Content-MD5', h.contentMd5 ?? '')
-    + el('Cache-Control', h.cacheControl ?? '')
-    + el('Content-Disposition', h.contentDisposition ?? '')
-    + (blob.sequenceNumber === undefined ? '' : el('x-ms-blob-sequence-number', blob.sequenceNumber))
-    + el('BlobType', blob.blobType)
-    + (blob.tier ? renderTierElements(blob.tier) : '')
-    + renderLeaseElements(blob.lease)
-    + '<ServerEncrypted>true</ServerEncrypted>'
-    + (blob.deleted ? el('DeletedTime', formatRfc1123(blob.deleted.deletedMs)) + el('RemainingRetentionDays', blob.deleted.remainingDays) : '')
-    + (blob.append?.sealed ? '<Sealed>true</Sealed>' : '')
-    + (blob.incrementalCopy ? '<IncrementalCopy>true</IncrementalCopy>' : '');
-  if (options.includeCopy && blob.copy !== null) xml += renderCopyElements(blob.copy);
-  if (options.includeCopy && blob.incrementalCopy?.destinationSnapshot !== undefined) xml += el('DestinationSnapshot', blob.incrementalCopy.destinationSnapshot);
-  xml += '</Properties>';
-  if (options.includeMetadata) xml += renderMetadata(blob.metadata);
-  if (blob.hasVersionsOnly) xml += '<HasVersionsOnly>true</HasVersionsOnly>';
-  return xml + '</Blob>';
+  const lease = blob.lease;
+  const head = `<Blob>${renderName(blob.name)}${blob.deleted ? '<Deleted>true</Deleted>' : ''}`
+    + `${blob.snapshot === undefined ? '' : textEl('Snapshot', blob.snapshot)}`
+    + `${blob.versionId === undefined ? '' : textEl('VersionId', blob.versionId)}`
+    + `${blob.isCurrentVersion ? '<IsCurrentVersion>true</IsCurrentVersion>' : ''}`;
+  const properties = `<Properties><Creation-Time>${date(blob.createdMs)}</Creation-Time>`
+    + `<Last-Modified>${date(blob.lastModifiedMs)}</Last-Modified>${textEl('Etag', unquote(blob.etag))}`
+    + `<Content-Length>${blob.sizeBytes}</Content-Length>${textEl('Content-Type', h.contentType ?? DEFAULT_CONTENT_TYPE)}`
+    + `${textEl('Content-Encoding', h.contentEncoding ?? '')}${textEl('Content-Language', h.contentLanguage ?? '')}`
+    + `<Content-CRC64 />${textEl('Content-MD5', h.contentMd5 ?? '')}${textEl('Cache-Control', h.cacheControl ?? '')}`
+    + `${textEl('Content-Disposition', h.contentDisposition ?? '')}`
+    + `${blob.sequenceNumber === undefined ? '' : `<x-ms-blob-sequence-number>${blob.sequenceNumber}</x-ms-blob-sequence-number>`}`
+    + `<BlobType>${blob.blobType}</BlobType>${blob.tier ? renderTierElements(blob.tier) : ''}`
+    + `<LeaseStatus>${lease.status}</LeaseStatus><LeaseState>${lease.state}</LeaseState>`
+    + `${lease.duration === undefined ? '' : `<LeaseDuration>${lease.duration}</LeaseDuration>`}<ServerEncrypted>true</ServerEncrypted>`
+    + `${blob.deleted ? `<DeletedTime>${date(blob.deleted.deletedMs)}</DeletedTime><RemainingRetentionDays>${blob.deleted.remainingDays}</RemainingRetentionDays>` : ''}`
+    + `${blob.append?.sealed ? '<Sealed>true</Sealed>' : ''}${blob.incrementalCopy ? '<IncrementalCopy>true</IncrementalCopy>' : ''}`
+    + `${options.includeCopy && blob.copy !== null ? renderCopyElements(blob.copy) : ''}`
+    + `${options.includeCopy && blob.incrementalCopy?.destinationSnapshot !== undefined ? el('DestinationSnapshot', blob.incrementalCopy.destinationSnapshot) : ''}`
+    + '</Properties>';
+  const tail = `${options.includeMetadata ? renderMetadata(blob.metadata) : ''}${blob.hasVersionsOnly ? '<HasVersionsOnly>true</HasVersionsOnly>' : ''}</Blob>`;
+  return head + properties + tail;
 }
 
 function renderTierElements(tier: NonNullable<BlobView['tier']>): string {

@@ -9,7 +9,7 @@ import { header, requiredHeader, type Reply, type RequestContext } from '../requ
 
 export const LIST_MAX_RESULTS = 5000;
 
-export function xmlReply(ctx: RequestContext, body: string, status = 200): Reply {
+export function xmlReply(ctx: RequestContext, body: string | Buffer, status = 200): Reply {
   ctx.out['Content-Type'] = 'application/xml';
   return { status, body };
 }
