@@ -62,7 +62,7 @@ async function nimbusArgs(blobPort: number, dataDir: string): Promise<string[]> 
     // The compiled build (`npm run bench` runs tsc first): what `npm start` runs, without tsx in memory.
     'dist/cli/main.js', 'serve',
     '--blob-port', String(blobPort), '--data-dir', dataDir,
-    '--arm-port', String(armPort), '--imds-port', String(imdsPort), '--blob-https-port', '0',
+    '--arm-port', String(armPort), '--imds-port', String(imdsPort), '--blob-https-port', '0', '--nbd-port', '0',
   ];
 }
 
