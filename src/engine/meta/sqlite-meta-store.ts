@@ -150,6 +150,7 @@ export class SqliteMetaStore implements MetaStore {
     const outcomes = [];
     for (const write of batch) {
       control.savepoint.run();
+      this.#writeSide.forgetReads();
       try {
         const value = await write.fn(this.#writeSide);
         control.release.run();
@@ -233,6 +234,12 @@ class SqliteTx implements MetaWriter {
   readonly #db: Db;
   readonly #statements = new Map<string, Statement>();
   readonly #rawStatements = new Map<string, Statement>();
+  /**
+   * Writer only: entries read by the write in progress (one savepoint), until it changes any entry.
+   * The blob rules read the current entry to check conditions, then again to apply history rules;
+   * the second read costs no statement. Records are never mutated by their readers.
+   */
+  readonly #entryMemo = new Map<string, EntryRecord | undefined>();
 
   constructor(db: Db, private readonly cache: ReadCache, private readonly side: 'reader' | 'writer') {
     this.#db = db;
@@ -330,6 +337,7 @@ class SqliteTx implements MetaWriter {
   }
 
   async dropBucket(bucketId: number): Promise<void> {
+    this.#entryMemo.clear();
     this.cache.changed();
     this.#stmt('DELETE FROM entries WHERE bucket_id = ?').run(bucketId);
     this.#stmt('DELETE FROM staged WHERE bucket_id = ?').run(bucketId);
@@ -337,8 +345,17 @@ class SqliteTx implements MetaWriter {
   }
 
   async getEntry(bucketId: number, name: string, sub: string): Promise<EntryRecord | undefined> {
+    const key = this.side === 'writer' ? `${bucketId}\n${name}\n${sub}` : undefined;
+    if (key !== undefined && this.#entryMemo.has(key)) return this.#entryMemo.get(key);
     const row = this.#rawStmt(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE bucket_id = ? AND name = ? AND sub = ?`).get(bucketId, name, sub) as EntryRow | undefined;
-    return row ? toEntry(row) : undefined;
+    const entry = row ? toEntry(row) : undefined;
+    if (key !== undefined) this.#entryMemo.set(key, entry);
+    return entry;
+  }
+
+  /** Writer: forget the entries read so far (called as each write starts). */
+  forgetReads(): void {
+    this.#entryMemo.clear();
   }
 
   async listEntries(bucketId: number, query: EntryQuery): Promise<EntryRecord[]> {
@@ -389,6 +406,7 @@ class SqliteTx implements MetaWriter {
   }
 
   async putEntry(entry: EntryRecord): Promise<void> {
+    this.#entryMemo.clear();
     this.#stmt(
       `INSERT INTO entries (bucket_id, name, sub, tag, content_id, size_bytes, expires_ms, attrs, page_object, page_view)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -411,6 +429,7 @@ class SqliteTx implements MetaWriter {
   }
 
   async deleteEntry(bucketId: number, name: string, sub: string): Promise<void> {
+    this.#entryMemo.clear();
     this.#stmt('DELETE FROM entries WHERE bucket_id = ? AND name = ? AND sub = ?').run(bucketId, name, sub);
   }
 
