@@ -187,8 +187,9 @@ export class SqliteMetaStore implements MetaStore {
 }
 
 /**
- * Rarely-changing rows as the read connection last saw them: live buckets by (scope, name), which
+ * Rarely-changing rows as last read in their committed state: live buckets by (scope, name), which
  * nearly every request looks up, and settings (the data-protection switches every write reads).
+ * The reader fills it; so does the writer while its open transaction has changed none of them.
  * Any bucket or setting change on the write side bumps the generation at once and again after its
  * commit, so a reader never keeps a stale entry past the commit that changed it.
  */
@@ -267,16 +268,25 @@ class SqliteTx implements MetaWriter {
     return stmt;
   }
 
+  /**
+   * Whether this connection sees buckets and settings as committed: always for the reader; for the
+   * writer while its open transaction changed none (then it may use and fill the cache too).
+   */
+  #seesCommittedCachedRows(): boolean {
+    return this.side === 'reader' || !this.cache.dirty;
+  }
+
   async getSetting(scope: string, key: string): Promise<Json | undefined> {
     // Cached as text and parsed per call, so callers never share (and could never mutate) one object.
     const cacheKey = `setting\n${scope}\n${key}`;
     let text: string | undefined;
-    const hit = this.side === 'reader' || !this.cache.dirty ? this.cache.get(cacheKey) : undefined;
+    const cacheable = this.#seesCommittedCachedRows();
+    const hit = cacheable ? this.cache.get(cacheKey) : undefined;
     if (hit) text = hit.value as string | undefined;
     else {
       const row = this.#stmt('SELECT value FROM settings WHERE scope = ? AND key = ?').get(scope, key) as Row | undefined;
       text = row?.value as string | undefined;
-      if (this.side === 'reader') this.cache.set(cacheKey, text);
+      if (cacheable) this.cache.set(cacheKey, text);
     }
     return text === undefined ? undefined : (JSON.parse(text) as Json);
   }
@@ -289,14 +299,14 @@ class SqliteTx implements MetaWriter {
 
   async getBucket(scope: string, name: string): Promise<BucketRecord | undefined> {
     const key = `bucket\n${scope}\n${name}`;
-    // The writer may use what readers cached only while its open transaction changed nothing cached.
-    if (this.side === 'reader' || !this.cache.dirty) {
+    const cacheable = this.#seesCommittedCachedRows();
+    if (cacheable) {
       const hit = this.cache.get(key);
       if (hit) return hit.value as BucketRecord | undefined;
     }
     const row = this.#stmt('SELECT * FROM buckets WHERE scope = ? AND name = ? AND deleted_ms IS NULL').get(scope, name) as Row | undefined;
     const record = row ? toBucket(row) : undefined;
-    if (this.side === 'reader') this.cache.set(key, record);
+    if (cacheable) this.cache.set(key, record);
     return record;
   }
 
