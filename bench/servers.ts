@@ -59,8 +59,9 @@ async function nimbusArgs(blobPort: number, dataDir: string): Promise<string[]> 
   const armPort = await freePort();
   const imdsPort = await freePort();
   return [
-    // The compiled build (`npm run bench` runs tsc first): what `npm start` runs, without tsx in memory.
-    'dist/cli/main.js', 'serve',
+    // The compiled build (`npm run bench` runs tsc first) started exactly as `npm start` starts it,
+    // node flags included (bin/nimbus.js says why), without tsx in memory.
+    '--max-semi-space-size=1', 'bin/nimbus.js', 'serve',
     '--blob-port', String(blobPort), '--data-dir', dataDir,
     '--arm-port', String(armPort), '--imds-port', String(imdsPort), '--blob-https-port', '0', '--nbd-port', '0',
   ];

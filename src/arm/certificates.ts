@@ -1,25 +1,48 @@
 // X.509 certificates for the management endpoint's TLS: a development CA and server certificates it
-// signs. Built from ASN.1 structures (@peculiar/asn1-x509, pure JS) and signed with node:crypto, so
-// nothing outside npm is needed (no openssl) and no global polyfill is installed (@peculiar/x509 needs
-// reflect-metadata, which patches the global Reflect).
+// signs. Encoded with the small DER writer in der.ts and signed with node:crypto, so nothing outside
+// Node is needed (no openssl). Rejected: an ASN.1 library (@peculiar/asn1-x509, used before) — loading
+// it kept about 6 MiB resident in the server for its whole life, to build two certificates once.
 //
 // Keys are ECDSA P-256 and signatures ecdsa-with-SHA256: fast to make, which matters because every test
-// starts a fresh data dir. What each certificate carries:
+// starts a fresh data dir. What each certificate carries (RFC 5280 §4.1, §4.2.1):
 //
-//   CA       subject CN=Nimbus Development CA; basicConstraints CA:true pathlen 0 (critical);
+//   CA       subject O=Nimbus, CN=Nimbus Development CA; basicConstraints CA:true pathlen 0 (critical);
 //            keyUsage keyCertSign|cRLSign (critical); subjectKeyIdentifier
-//   server   subject CN=<first IP>; basicConstraints CA:false; keyUsage digitalSignature|keyEncipherment;
-//            extKeyUsage serverAuth; subjectAltName IPs + DNS names; authorityKeyIdentifier
+//   server   subject O=Nimbus, CN=<first IP>; basicConstraints CA:false (critical);
+//            keyUsage digitalSignature|keyEncipherment (critical); extKeyUsage serverAuth;
+//            subjectAltName IPs + DNS names; authorityKeyIdentifier
+//
+//   Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue BIT STRING }
+//   TBSCertificate ::= SEQUENCE { [0] version v3, serialNumber, signature, issuer, validity, subject,
+//                                 subjectPublicKeyInfo, [3] extensions }
 import { createHash, createPublicKey, generateKeyPair, sign, X509Certificate, type KeyObject } from 'node:crypto';
+import { isIPv4 } from 'node:net';
 import { promisify } from 'node:util';
-import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
-import * as asn from '@peculiar/asn1-x509';
+import {
+  bitString, boolean, children, contextTag, namedBits, octetString, oid, sequence, set, smallInteger, time,
+  unsignedInteger, utf8String, valueOf,
+} from './der.js';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
 
-const ECDSA_WITH_SHA256 = '1.2.840.10045.4.3.2';
-const COMMON_NAME = '2.5.4.3';
-const ORGANIZATION = '2.5.4.10';
+const OID = {
+  ecdsaWithSha256: '1.2.840.10045.4.3.2',
+  commonName: '2.5.4.3',
+  organization: '2.5.4.10',
+  subjectKeyIdentifier: '2.5.29.14',
+  keyUsage: '2.5.29.15',
+  subjectAltName: '2.5.29.17',
+  basicConstraints: '2.5.29.19',
+  authorityKeyIdentifier: '2.5.29.35',
+  extKeyUsage: '2.5.29.37',
+  serverAuth: '1.3.6.1.5.5.7.3.1',
+} as const;
+
+/** KeyUsage bit numbers (RFC 5280 §4.2.1.3). */
+const KEY_USAGE = { digitalSignature: 0, keyEncipherment: 2, keyCertSign: 5, cRLSign: 6 } as const;
+
+/** TBSCertificate's children: version, serialNumber, signature, issuer, validity, subject, ... */
+const SUBJECT_INDEX = 5;
 
 export interface Issued {
   certPem: string;
@@ -40,9 +63,9 @@ export async function createCa(window: CertificateWindow): Promise<Issued> {
   const der = signCertificate({
     window, subject: name, issuer: name, spki, signingKey: privateKey,
     extensions: [
-      extension(asn.id_ce_basicConstraints, true, new asn.BasicConstraints({ cA: true, pathLenConstraint: 0 })),
-      extension(asn.id_ce_keyUsage, true, new asn.KeyUsage(asn.KeyUsageFlags.keyCertSign | asn.KeyUsageFlags.cRLSign)),
-      extension(asn.id_ce_subjectKeyIdentifier, false, new asn.SubjectKeyIdentifier(keyIdentifier(spki))),
+      extension(OID.basicConstraints, true, sequence(boolean(true), smallInteger(0))),
+      extension(OID.keyUsage, true, namedBits([KEY_USAGE.keyCertSign, KEY_USAGE.cRLSign])),
+      extension(OID.subjectKeyIdentifier, false, octetString(keyIdentifier(spki))),
     ],
   });
   return { certPem: pem('CERTIFICATE', der), keyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
@@ -54,21 +77,22 @@ export async function createServerCertificate(
   window: CertificateWindow,
 ): Promise<Issued> {
   const { publicKey, privateKey } = await generateKeyPairAsync('ec', { namedCurve: 'P-256' });
-  const caCert = AsnConvert.parse(new X509Certificate(ca.certPem).raw, asn.Certificate);
-  const caSpki = spkiOf(createPublicKey(ca.key));
+  // The issuer is the CA's subject byte for byte, as the CA certificate encodes it.
+  const caSubject = children(children(new X509Certificate(ca.certPem).raw)[0] ?? Buffer.alloc(0))[SUBJECT_INDEX];
+  if (!caSubject) throw new Error('CA certificate has no subject');
   const altNames = [
-    ...names.ips.map((iPAddress) => new asn.GeneralName({ iPAddress })),
-    ...names.dns.map((dNSName) => new asn.GeneralName({ dNSName })),
+    ...names.ips.map((ip) => contextTag(7, ipBytes(ip), false)), // iPAddress [7] IMPLICIT OCTET STRING
+    ...names.dns.map((dns) => contextTag(2, Buffer.from(dns, 'latin1'), false)), // dNSName [2] IMPLICIT IA5String
   ];
   const der = signCertificate({
-    window, subject: distinguishedName(names.ips[0] ?? names.dns[0] ?? 'localhost'), issuer: caCert.tbsCertificate.subject,
+    window, subject: distinguishedName(names.ips[0] ?? names.dns[0] ?? 'localhost'), issuer: caSubject,
     spki: spkiOf(publicKey), signingKey: ca.key,
     extensions: [
-      extension(asn.id_ce_basicConstraints, true, new asn.BasicConstraints({ cA: false })),
-      extension(asn.id_ce_keyUsage, true, new asn.KeyUsage(asn.KeyUsageFlags.digitalSignature | asn.KeyUsageFlags.keyEncipherment)),
-      extension(asn.id_ce_extKeyUsage, false, new asn.ExtendedKeyUsage([asn.id_kp_serverAuth])),
-      extension(asn.id_ce_subjectAltName, false, new asn.SubjectAlternativeName(altNames)),
-      extension(asn.id_ce_authorityKeyIdentifier, false, new asn.AuthorityKeyIdentifier({ keyIdentifier: new asn.KeyIdentifier(keyIdentifier(caSpki)) })),
+      extension(OID.basicConstraints, true, sequence()), // cA FALSE is the DEFAULT, so DER omits it
+      extension(OID.keyUsage, true, namedBits([KEY_USAGE.digitalSignature, KEY_USAGE.keyEncipherment])),
+      extension(OID.extKeyUsage, false, sequence(oid(OID.serverAuth))),
+      extension(OID.subjectAltName, false, sequence(...altNames)),
+      extension(OID.authorityKeyIdentifier, false, sequence(contextTag(0, keyIdentifier(spkiOf(createPublicKey(ca.key))), false))),
     ],
   });
   return { certPem: pem('CERTIFICATE', der), keyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
@@ -76,54 +100,69 @@ export async function createServerCertificate(
 
 interface CertificateParts {
   window: CertificateWindow;
-  subject: asn.Name;
-  issuer: asn.Name;
-  spki: asn.SubjectPublicKeyInfo;
+  /** DER Names. */
+  subject: Buffer;
+  issuer: Buffer;
+  /** DER SubjectPublicKeyInfo, as node:crypto exports it. */
+  spki: Buffer;
   signingKey: KeyObject;
-  extensions: asn.Extension[];
+  extensions: Buffer[];
 }
 
 function signCertificate(parts: CertificateParts): Buffer {
-  const algorithm = new asn.AlgorithmIdentifier({ algorithm: ECDSA_WITH_SHA256 });
-  const tbsCertificate = new asn.TBSCertificate({
-    version: asn.Version.v3,
-    serialNumber: toArrayBuffer(Buffer.from(parts.window.serialHex, 'hex')),
-    signature: algorithm,
-    issuer: parts.issuer,
-    validity: new asn.Validity({ notBefore: new Date(parts.window.notBeforeMs), notAfter: new Date(parts.window.notAfterMs) }),
-    subject: parts.subject,
-    subjectPublicKeyInfo: parts.spki,
-    extensions: new asn.Extensions(parts.extensions),
-  });
-  const tbs = Buffer.from(AsnConvert.serialize(tbsCertificate));
+  const algorithm = sequence(oid(OID.ecdsaWithSha256)); // ECDSA algorithm identifiers have no parameters
+  const tbs = sequence(
+    contextTag(0, smallInteger(2), true), // version v3
+    unsignedInteger(Buffer.from(parts.window.serialHex, 'hex')),
+    algorithm,
+    parts.issuer,
+    sequence(time(parts.window.notBeforeMs), time(parts.window.notAfterMs)),
+    parts.subject,
+    parts.spki,
+    contextTag(3, sequence(...parts.extensions), true),
+  );
   // node:crypto's ECDSA signatures are DER-encoded Ecdsa-Sig-Value, which is what X.509 carries.
-  const signatureValue = toArrayBuffer(sign('sha256', tbs, parts.signingKey));
-  return Buffer.from(AsnConvert.serialize(new asn.Certificate({ tbsCertificate, signatureAlgorithm: algorithm, signatureValue })));
+  return sequence(tbs, algorithm, bitString(sign('sha256', tbs, parts.signingKey)));
 }
 
-function distinguishedName(commonName: string): asn.Name {
-  const attribute = (type: string, value: string) =>
-    new asn.RelativeDistinguishedName([new asn.AttributeTypeAndValue({ type, value: new asn.AttributeValue({ utf8String: value }) })]);
-  return new asn.Name([attribute(ORGANIZATION, 'Nimbus'), attribute(COMMON_NAME, commonName)]);
+function distinguishedName(commonName: string): Buffer {
+  const attribute = (type: string, value: string) => set(sequence(oid(type), utf8String(value)));
+  return sequence(attribute(OID.organization, 'Nimbus'), attribute(OID.commonName, commonName));
 }
 
-function extension(extnID: string, critical: boolean, value: object): asn.Extension {
-  return new asn.Extension({ extnID, critical, extnValue: new OctetString(AsnConvert.serialize(value)) });
+/** Extension ::= SEQUENCE { extnID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING } */
+function extension(extnId: string, critical: boolean, value: Buffer): Buffer {
+  return critical ? sequence(oid(extnId), boolean(true), octetString(value)) : sequence(oid(extnId), octetString(value));
 }
 
-function spkiOf(publicKey: KeyObject): asn.SubjectPublicKeyInfo {
-  return AsnConvert.parse(publicKey.export({ type: 'spki', format: 'der' }), asn.SubjectPublicKeyInfo);
+function spkiOf(publicKey: KeyObject): Buffer {
+  return publicKey.export({ type: 'spki', format: 'der' });
 }
 
-/** RFC 5280 §4.2.1.2 method (1): SHA-1 of the subjectPublicKey bits. */
-function keyIdentifier(spki: asn.SubjectPublicKeyInfo): ArrayBuffer {
-  return toArrayBuffer(createHash('sha1').update(Buffer.from(spki.subjectPublicKey)).digest());
+/** RFC 5280 §4.2.1.2 method (1): SHA-1 of the subjectPublicKey bits (the BIT STRING without its unused-bits byte). */
+function keyIdentifier(spki: Buffer): Buffer {
+  const subjectPublicKey = children(spki)[1];
+  if (!subjectPublicKey) throw new Error('SubjectPublicKeyInfo without a key');
+  return createHash('sha1').update(valueOf(subjectPublicKey).subarray(1)).digest();
 }
 
-function toArrayBuffer(buffer: Buffer): ArrayBuffer {
-  const copy = new ArrayBuffer(buffer.length);
-  new Uint8Array(copy).set(buffer);
-  return copy;
+/** An IPv4 (4 bytes) or IPv6 (16 bytes, `::` expanded, a trailing dotted quad allowed) address. */
+export function ipBytes(ip: string): Buffer {
+  if (isIPv4(ip)) return Buffer.from(ip.split('.').map(Number));
+  let text = ip.replace(/%.*$/, '');
+  const quad = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (quad) {
+    const [a, b, c, d] = quad.slice(1).map(Number) as [number, number, number, number];
+    text = `${text.slice(0, quad.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head = '', tail] = text.split('::');
+  const split = (part: string) => (part === '' ? [] : part.split(':'));
+  const groups = tail === undefined
+    ? split(head)
+    : [...split(head), ...Array<string>(8 - split(head).length - split(tail).length).fill('0'), ...split(tail)];
+  const out = Buffer.alloc(16);
+  groups.forEach((group, index) => out.writeUInt16BE(parseInt(group, 16), index * 2));
+  return out;
 }
 
 function pem(label: string, der: Buffer): string {

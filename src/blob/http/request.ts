@@ -19,7 +19,7 @@ import type { BlobApi } from '../service/api.js';
 import type { AccountRegistry } from '../service/accounts.js';
 import { parseTier } from '../service/tiers.js';
 import type {
-  AccessTier, BlobHttpHeaders, BlobRef, BodySource, ByteRange, Conditions, ContainerRef, CopySource, Metadata,
+  AccessTier, BlobHttpHeaders, BlobRef, BodySource, ByteRange, Conditions, ContainerRef, ContentStream, CopySource, Metadata,
 } from '../service/model.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Logger } from '../../platform/log.js';
@@ -82,7 +82,7 @@ export interface RequestContext {
 export interface Reply {
   status: number;
   body?: string | Buffer;
-  stream?: NodeJS.ReadableStream;
+  stream?: ContentStream;
 }
 
 export const XML_BODY_MAX_BYTES = 4 * 1024 * 1024;

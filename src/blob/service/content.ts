@@ -6,7 +6,7 @@
 // Larger bodies stream into the block store and are fsynced before their metadata commits.
 import { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
-import { isInline, slicePieces, type BlockStore, type ChunkRef, type Piece, type WrittenData } from '../../engine/blocks/block-store.js';
+import { isInline, slicePieces, type BlockStore, type ChunkRef, type ContentStream, type Piece, type WrittenData } from '../../engine/blocks/block-store.js';
 import { LengthMismatchError } from '../../engine/blocks/extent-block-store.js';
 import type { MetaReader, MetaWriter } from '../../engine/meta/meta-store.js';
 import { fail } from '../errors.js';
@@ -136,7 +136,7 @@ export async function readBuffer(blocks: BlockStore, pieces: readonly Piece[], s
 }
 
 /** Bytes [start, end) of a content as a stream: inline pieces and runs of chunks, in order. */
-export function readStream(blocks: BlockStore, pieces: readonly Piece[], start: number, end: number): Readable {
+export function readStream(blocks: BlockStore, pieces: readonly Piece[], start: number, end: number): ContentStream {
   const range = slicePieces(pieces, start, end);
   if (range.every((p) => !isInline(p))) return blocks.read(range as ChunkRef[], 0, end - start);
   async function* generate(): AsyncGenerator<Buffer> {

@@ -1,5 +1,8 @@
 // The blob service's vocabulary: what adapters pass in and get back. Plain data, no HTTP.
 // Timestamps are epoch milliseconds; the adapter formats them (RFC 1123 / ISO 8601).
+import type { ContentStream } from '../../engine/blocks/block-store.js';
+
+export type { ContentStream };
 
 export type BlobType = 'BlockBlob' | 'PageBlob' | 'AppendBlob';
 export type AccessTier = 'Hot' | 'Cool' | 'Cold' | 'Archive';
@@ -170,7 +173,7 @@ export interface GetBlobResult {
   /** The bytes, already read, when the range is small; open() then streams this same buffer. */
   buffered: Buffer | undefined;
   /** Call exactly once to stream the bytes; the read guard is released when it ends. */
-  open(): NodeJS.ReadableStream;
+  open(): ContentStream;
   /** Releases the read guard when the body is not streamed (HEAD, errors). */
   discard(): void;
 }

@@ -11,7 +11,7 @@
 //
 // Reads take a ReadGuard before looking chunk refs up in metadata, so the collector never
 // deletes an extent a reader may still open (an epoch scheme, like RCU).
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 
 export interface ChunkRef {
   extentId: number;
@@ -53,6 +53,13 @@ export interface ExtentInfo {
   sealed: boolean;
 }
 
+/**
+ * Stored bytes as a stream. A backend may also offer writeTo: write everything into target and end
+ * it, reusing a few buffers (each refilled only after target's write callback), which is cheaper
+ * than piping a Readable, whose every chunk must be a fresh buffer. The stream closes either way.
+ */
+export type ContentStream = Readable & { writeTo?(target: Writable): Promise<void> };
+
 export interface BlockStore {
   /**
    * Streams source into the store. expectedBytes (when known) lets the store reserve one
@@ -65,7 +72,7 @@ export interface BlockStore {
   sync(): Promise<void>;
   guardReads(): ReadGuard;
   /** Streams bytes [start, end) of the concatenation of chunks. */
-  read(chunks: readonly ChunkRef[], start: number, end: number): Readable;
+  read(chunks: readonly ChunkRef[], start: number, end: number): ContentStream;
   /** Reads one chunk into memory (for small reads, where a stream costs more than the bytes). */
   readChunk(chunk: ChunkRef): Promise<Buffer>;
   extents(): ExtentInfo[];

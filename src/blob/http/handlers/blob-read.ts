@@ -1,6 +1,6 @@
 // Blob reads (spec/blob-rest.md §7 Get Block List, §8 Get Blob / Get Blob Properties, Get Blob Metadata).
 //
-// Get Blob streams the service's reader straight into the response (the server pipes it with
+// Get Blob streams the service's reader straight into the response (server.ts writes it with
 // backpressure); the only buffering is the optional range MD5, which Azure limits to 4 MiB ranges:
 //
 //   no range                 200, Content-Length = size, Content-MD5 = stored MD5
@@ -12,7 +12,7 @@
 // stream ending (open) or by discard().
 
 import { createHash } from 'node:crypto';
-import type { GetBlobResult } from '../../service/model.js';
+import type { ContentStream, GetBlobResult } from '../../service/model.js';
 import { wireFail } from '../../../azure-wire/errors.js';
 import { renderBlockList, setBlobHeaders, setMetadataHeaders, setVersionedHeaders, type BlockListType } from '../render.js';
 import { blobRef, header, leaseIdOf, parseConditions, parseRange, type Reply, type RequestContext } from '../request.js';
@@ -31,7 +31,7 @@ export async function getBlob(ctx: RequestContext): Promise<Reply> {
   const options = { range, conditions: parseConditions(req), leaseId: leaseIdOf(req), selector: selectorOf(ctx) };
   const result = await ctx.deps.api.getBlob(blobRef(ctx), options, ctx.nowMs);
   let opened = false;
-  const open = (): NodeJS.ReadableStream => {
+  const open = (): ContentStream => {
     const stream = result.open();
     opened = true;
     return stream;
@@ -44,7 +44,7 @@ export async function getBlob(ctx: RequestContext): Promise<Reply> {
   }
 }
 
-async function blobReply(ctx: RequestContext, result: GetBlobResult, wantRangeMd5: boolean, open: () => NodeJS.ReadableStream): Promise<Reply> {
+async function blobReply(ctx: RequestContext, result: GetBlobResult, wantRangeMd5: boolean, open: () => ContentStream): Promise<Reply> {
   const { blob, range } = result;
   const out = ctx.out;
   setBlobHeaders(out, blob, 'get');
@@ -65,7 +65,7 @@ async function blobReply(ctx: RequestContext, result: GetBlobResult, wantRangeMd
   return { status: 206, body: bytes };
 }
 
-async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
+async function readAll(stream: ContentStream): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
   return Buffer.concat(chunks);
