@@ -2,7 +2,7 @@
 // and the garbage collector reclaims space without losing live bytes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -70,6 +70,41 @@ test('garbage collection compacts mostly-dead extents and retires empty ones, ke
   } finally {
     await meta.close();
     await blocks.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('under continuous writes the WAL is checkpointed off-thread and rewound, so it stays bounded', async () => {
+  // Goal: with SQLite's auto-checkpoint off (wal-checkpointer.ts), a steady stream of group-committed
+  // writes must not grow the log without bound, and every write must read back.
+  // Method: a small rewind threshold (64 pages = 256 KiB), ~16 MiB of inline bytes written by 16
+  // concurrent writers without pause; the WAL file is sampled after every round.
+  const dir = tempDir();
+  const path = join(dir, 'meta.sqlite');
+  const meta = new SqliteMetaStore({ path, durability: 'process', walRestartFrames: 64 });
+  try {
+    const bucketId = await meta.write((tx) => tx.insertBucket({ scope: 's', name: 'b', createdMs: 1, deletedMs: null, attrs: {} }));
+    const payload = (i: number) => Buffer.alloc(8 * 1024, i % 251);
+    let walBytesMax = 0;
+    for (let round = 0; round < 128; round++) {
+      await Promise.all(Array.from({ length: 16 }, (_, k) => meta.write(async (tx) => {
+        const i = round * 16 + k;
+        const blockId = await tx.createBlock([{ inline: payload(i), length: payload(i).length }]);
+        const contentId = await tx.createContent([{ label: 'b', blockId }]);
+        await tx.putEntry({ bucketId, name: `n${i}`, sub: '~', tag: 0, contentId, sizeBytes: payload(i).length, attrs: {} });
+      })));
+      walBytesMax = Math.max(walBytesMax, statSync(`${path}-wal`).size);
+    }
+    // 2048 writes of 8 KiB are ~4,000 WAL pages (16 MiB) in all; the log must have been rewound.
+    assert.ok(walBytesMax < 8 * 1024 * 1024, `WAL peaked at ${walBytesMax} bytes`);
+    for (const i of [0, 777, 2047]) {
+      const entry = await meta.read((tx) => tx.getEntry(bucketId, `n${i}`, '~'));
+      assert.ok(entry?.contentId != null, `n${i} exists`);
+      const pieces = await meta.read((tx) => tx.getContentPieces(entry.contentId ?? 0));
+      assert.deepEqual(Buffer.concat(pieces.map((p) => ('inline' in p ? p.inline : Buffer.alloc(0)))), payload(i));
+    }
+  } finally {
+    await meta.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });

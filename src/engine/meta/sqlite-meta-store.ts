@@ -30,6 +30,8 @@ export interface SqliteMetaStoreOptions {
   path: string;
   /** 'fsync' (default): durable against power loss. 'process': durable against process crashes only. */
   durability?: 'fsync' | 'process';
+  /** WAL pages after which the log is rewound (wal-checkpointer.ts); tests make it small. */
+  walRestartFrames?: number;
   /** Problems the store recovers from by itself (e.g. the checkpoint worker failed). */
   onWarning?: (message: string) => void;
 }
@@ -88,7 +90,7 @@ export class SqliteMetaStore implements MetaStore {
       if (this.#durable) await fdatasyncAsync(walFd);
     });
     this.#checkpointer = new WalCheckpointer({
-      writer: this.#writer, path: options.path, walFd,
+      writer: this.#writer, path: options.path, restartFrames: options.walRestartFrames,
       onError: (error) => options.onWarning?.(`WAL checkpoint worker failed, falling back to automatic checkpoints: ${error}`),
     });
   }
@@ -131,6 +133,8 @@ export class SqliteMetaStore implements MetaStore {
    */
   async #drain(): Promise<void> {
     while (this.#pending.length > 0) {
+      // A long log is rewound before the next batch (wal-checkpointer.ts); writes queue meanwhile.
+      if (this.#checkpointer.rewindDue) await this.#checkpointer.rewind();
       const batch = this.#pending.splice(0, BATCH_WRITES_MAX);
       const outcomes = await this.#runBatch(batch);
       const committed = outcomes.filter((o) => o.ok);
