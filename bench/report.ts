@@ -91,7 +91,7 @@ function formatNumber(value: number, decimals: number): string {
 export function renderNotes(config: BenchConfig): string[] {
   return [
     `Scale: ${config.scale}${config.scale === 'small' ? ' (BENCH_SCALE=small: big counts ÷10, timed windows 3 s)' : ''}.`,
-    `Client: node:http keep-alive, Shared Key signed, x-ms-version 2021-08-06; closed loop; latency = send → last body byte.`,
+    `Client: minimal HTTP/1.1 over keep-alive sockets (bench/http-connection.ts), Shared Key signed, x-ms-version 2021-08-06; closed loop; latency = send → last body byte.`,
     `Listing and growth fills run at concurrency ${config.fillConcurrency} to bound Azurite's wall time; the timed growth windows run at ${config.concurrency}.`,
     `Growth phases are time-capped (windows ${config.growWindowMaxMs / 1000} s, fill ${config.growFillBudgetMs / 1000} s): Azurite's PUT cost grows with the blobs it holds, so it may not reach ${config.growBlobCount.toLocaleString('en-US')}; a value then says the container sizes it was measured at.`,
     `RSS is the server's own node process (/proc/<pid>): sampled VmRSS every ${config.rssSampleMs} ms and VmHWM reset per phase via clear_refs.`,
