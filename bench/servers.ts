@@ -61,7 +61,7 @@ async function nimbusArgs(blobPort: number, dataDir: string): Promise<string[]> 
   return [
     // The compiled build (`npm run bench` runs tsc first) started exactly as `npm start` starts it,
     // node flags included (bin/nimbus.js says why), without tsx in memory.
-    '--max-semi-space-size=1', 'bin/nimbus.js', 'serve',
+    '--max-semi-space-size=4', 'bin/nimbus.js', 'serve',
     '--blob-port', String(blobPort), '--data-dir', dataDir,
     '--arm-port', String(armPort), '--imds-port', String(imdsPort), '--blob-https-port', '0', '--nbd-port', '0',
   ];
