@@ -31,6 +31,25 @@ export function metaStoreContract(name: string, open: () => Promise<{ meta: Meta
     assert.equal(await meta.read((tx) => tx.getBucket('s', 'b')), undefined);
   });
 
+  withStore('an entry and its content pieces in one lookup equal getEntry + getContentPieces', async (meta) => {
+    const bucketId = await meta.write((tx) => tx.insertBucket({ scope: 's', name: 'b', createdMs: 1, deletedMs: null, attrs: {} }));
+    await meta.write(async (tx) => {
+      const first = await tx.createBlock([{ inline: Buffer.from('abc'), length: 3 }, chunk(7, 100, 50)]);
+      const second = await tx.createBlock([chunk(8, 0, 20)]);
+      const contentId = await tx.createContent([{ label: 'x', blockId: first }, { label: 'y', blockId: second }, { label: 'z', blockId: first }]);
+      await tx.putEntry({ bucketId, name: 'full', sub: '~', tag: 0, contentId, sizeBytes: 126, attrs: { k: 'v' } });
+      await tx.putEntry({ bucketId, name: 'none', sub: '~', tag: 0, contentId: null, sizeBytes: 0, attrs: {} });
+    });
+    for (const name of ['full', 'none']) {
+      const both = await meta.read((tx) => tx.getEntryWithPieces(bucketId, name, '~'));
+      const entry = await meta.read((tx) => tx.getEntry(bucketId, name, '~'));
+      const pieces = entry?.contentId == null ? [] : await meta.read((tx) => tx.getContentPieces(entry.contentId ?? 0));
+      assert.deepEqual(both, { entry, pieces }, name);
+    }
+    assert.equal((await meta.read((tx) => tx.getEntryWithPieces(bucketId, 'full', '~')))?.pieces.length, 5);
+    assert.equal(await meta.read((tx) => tx.getEntryWithPieces(bucketId, 'missing', '~')), undefined);
+  });
+
   withStore('buckets: live names are unique, deleted ones are kept apart', async (meta) => {
     const id = await meta.write((tx) => tx.insertBucket({ scope: 's', name: 'b', createdMs: 1, deletedMs: null, attrs: { x: 1 } }));
     await assert.rejects(meta.write((tx) => tx.insertBucket({ scope: 's', name: 'b', createdMs: 2, deletedMs: null, attrs: {} })));

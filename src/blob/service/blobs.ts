@@ -7,7 +7,7 @@
 // commits the new entry → reply. Conditions are checked inside the transaction, so two racing
 // writers with If-Match cannot both win. Content is shared by reference: a copy or (later) a
 // snapshot points at the same content id and costs O(1) whatever the blob's size.
-import type { BlockStore } from '../../engine/blocks/block-store.js';
+import type { BlockStore, Piece } from '../../engine/blocks/block-store.js';
 import type { BucketRecord, EntryRecord, MetaReader, MetaStore, MetaWriter } from '../../engine/meta/meta-store.js';
 import { newGuid, type EtagSource } from '../../platform/ids.js';
 import { BlobError, fail } from '../errors.js';
@@ -185,12 +185,12 @@ export class Blobs {
     };
     try {
       const { entry, range, bytes } = await this.deps.meta.read(async (tx) => {
-        const entry = await this.#readable(tx, ref, options, now);
+        const { entry, pieces } = await this.#readableWithPieces(tx, ref, options, now);
         checkOnline(blobAttrs(entry.attrs), now);
         const range = resolveRange(options.range, entry.sizeBytes);
         const start = range?.start ?? 0;
         const end = range ? range.end + 1 : entry.sizeBytes;
-        return { entry, range, bytes: await this.#bytesOf(tx, entry, start, end) };
+        return { entry, range, bytes: await this.#bytesOf(tx, entry, start, end, pieces) };
       });
       const small = bytes.end - bytes.start <= BUFFERED_READ_MAX_BYTES;
       const buffered = small ? await bytes.buffer() : undefined;
@@ -208,14 +208,14 @@ export class Blobs {
     }
   }
 
-  /** Where bytes [start, end) of an entry come from: its block content, or its pages. */
-  async #bytesOf(tx: MetaReader, entry: EntryRecord, start: number, end: number) {
+  /** Where bytes [start, end) of an entry come from: its block content (`known` if read already), or its pages. */
+  async #bytesOf(tx: MetaReader, entry: EntryRecord, start: number, end: number, known?: Piece[]) {
     const { blocks } = this.deps;
     if (blobAttrs(entry.attrs).blobType === 'PageBlob') {
       const spans = await this.pageBlobs.readSpans(tx, pageSourceOf(entry), start, end);
       return { start, end, buffer: () => spansBuffer(blocks, spans, start, end), stream: () => spansStream(blocks, spans, start, end) };
     }
-    const pieces = await contentPieces(tx, entry.contentId);
+    const pieces = known ?? (await contentPieces(tx, entry.contentId));
     return { start, end, buffer: () => readBuffer(blocks, pieces, start, end), stream: () => readStream(blocks, pieces, start, end) };
   }
 
@@ -581,10 +581,27 @@ export class Blobs {
     const bucket = await findContainer(tx, ref);
     const entry = await this.#select(tx, bucket.bucketId, ref.blob, options.selector);
     if (!entry) fail('BlobNotFound');
+    this.#checkReadable(entry, options, now);
+    return entry;
+  }
+
+  #checkReadable(entry: EntryRecord, options: { conditions: Conditions; leaseId?: string }, now: number): void {
     const attrs = blobAttrs(entry.attrs);
     checkConditions(options.conditions, attrs, 'read');
     if (entryKind(entry) === 'current') checkReadLease(attrs.lease, options.leaseId, now, 'blob');
-    return entry;
+  }
+
+  /**
+   * #readable for Get Blob: the current blob (no selector) comes with its content pieces in one
+   * metadata lookup; a snapshot or version is read as #readable reads it.
+   */
+  async #readableWithPieces(tx: MetaReader, ref: BlobRef, options: { conditions: Conditions; leaseId?: string; selector?: BlobSelector }, now: number): Promise<{ entry: EntryRecord; pieces?: Piece[] }> {
+    if (options.selector !== undefined) return { entry: await this.#readable(tx, ref, options, now) };
+    const bucket = await findContainer(tx, ref);
+    const found = await tx.getEntryWithPieces(bucket.bucketId, ref.blob, CURRENT_SUB);
+    if (!found || entryKind(found.entry) !== 'current') fail('BlobNotFound');
+    this.#checkReadable(found.entry, options, now);
+    return found;
   }
 
   /** The live entry a selector names: a snapshot, a version (the current one included), or the current blob. */

@@ -179,6 +179,8 @@ export interface MetaReader {
   getBucketById(bucketId: number): Promise<BucketRecord | undefined>;
   listBuckets(scope: string, query: BucketQuery): Promise<BucketRecord[]>;
   getEntry(bucketId: number, name: string, sub: string): Promise<EntryRecord | undefined>;
+  /** getEntry and getContentPieces of its content in one lookup (the read path of a small GET). */
+  getEntryWithPieces(bucketId: number, name: string, sub: string): Promise<{ entry: EntryRecord; pieces: Piece[] } | undefined>;
   /** Entries ordered by (name, sub). */
   listEntries(bucketId: number, query: EntryQuery): Promise<EntryRecord[]>;
   /** The entries of one name, ordered by sub (seeks on the key: cheap even with many subs). */
