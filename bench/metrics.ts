@@ -41,7 +41,7 @@ export function metricCatalog(config: BenchConfig): Record<MetricId, MetricInfo>
     'upload.mibPerSec': { label: `upload ${big} (${blocks}) MiB/s`, better: 'higher', decimals: 1 },
     'download.mibPerSec': { label: `download ${big} (streamed) MiB/s`, better: 'higher', decimals: 1 },
     'rss.transferPeakMiB': { label: `server peak RSS during ${big} up+down MiB`, better: 'lower', decimals: 1 },
-    'list.seconds': { label: `list ${countLabel(config.listBlobCount)} blobs (${config.listPageSize}/page) s`, better: 'lower', decimals: 3 },
+    'list.seconds': { label: `list ${countLabel(config.listBlobCount)} blobs (${config.listPageSize}/page, median of 3) s`, better: 'lower', decimals: 3 },
     'grow.firstOpsPerSec': { label: `PUT ${small} ops/s, container 0→${w} (${c})`, better: 'higher', decimals: 0 },
     'grow.fillOpsPerSec': { label: `PUT ${small} ops/s, fill ${w}→${countLabel(config.growBlobCount - config.growWindowCount)} (c=${config.fillConcurrency})`, better: 'higher', decimals: 0 },
     'grow.lastOpsPerSec': { label: `PUT ${small} ops/s at ${n}, container ${countLabel(config.growBlobCount - config.growWindowCount)}→${n} (${c})`, better: 'higher', decimals: 0 },
