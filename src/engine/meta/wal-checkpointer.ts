@@ -77,6 +77,10 @@ export class WalCheckpointer {
       settle?.(reply);
     });
     worker.on('error', (error) => this.#fallBack(String(error)));
+    // An exit we did not ask for (close() forgets the worker first) must not leave a pass pending forever.
+    worker.on('exit', (code) => {
+      if (this.#worker === worker) this.#fallBack(`checkpoint worker exited with code ${code}`);
+    });
     this.#worker = worker;
     const pageBytes = Math.min(PAGE_BYTES_MAX, this.#writer.pragma('page_size', { simple: true }) as number);
     this.#writer.pragma(`journal_size_limit = ${restartFrames * pageBytes}`);
