@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { isInline, slicePieces, type BlockStore, type ChunkRef, type ContentStream, type Piece, type WrittenData } from '../../engine/blocks/block-store.js';
 import { LengthMismatchError } from '../../engine/blocks/extent-block-store.js';
 import type { MetaReader, MetaWriter } from '../../engine/meta/meta-store.js';
-import { fail } from '../errors.js';
+import { BlobError, fail } from '../errors.js';
 import type { BodySource } from './model.js';
 
 export const INLINE_MAX_BYTES = 64 * 1024;
@@ -75,9 +75,7 @@ interface Collected {
   received: number;
 }
 
-function tooLong(): never {
-  return fail('InvalidInput', { reason: 'body longer than Content-Length' });
-}
+const tooLong = (): BlobError => new BlobError('InvalidInput', { reason: 'body longer than Content-Length' });
 
 async function collectIterable(stream: AsyncIterable<Buffer | Uint8Array>, lengthBytes: number): Promise<Collected> {
   const parts: Buffer[] = [];
@@ -85,7 +83,7 @@ async function collectIterable(stream: AsyncIterable<Buffer | Uint8Array>, lengt
   for await (const piece of stream) {
     const buffer = Buffer.isBuffer(piece) ? piece : Buffer.from(piece);
     received += buffer.length;
-    if (received > lengthBytes) tooLong();
+    if (received > lengthBytes) throw tooLong();
     parts.push(buffer);
   }
   return { parts, received };
@@ -108,12 +106,8 @@ function collectEvents(stream: Readable, lengthBytes: number): Promise<Collected
     const onData = (chunk: Buffer): void => {
       received += chunk.length;
       if (received > lengthBytes) {
-        try {
-          tooLong();
-        } catch (error) {
-          settle(error);
-          stream.resume(); // drain what is left; the reply is an error
-        }
+        settle(tooLong());
+        stream.resume(); // drain what is left; the reply is an error
         return;
       }
       parts.push(chunk);

@@ -4,7 +4,9 @@
 // kill -9 at once); write() then waits on a group-committed fdatasync of the WAL file before it
 // resolves, so an acknowledged change also survives power loss while concurrent writers share
 // one fsync. Concurrent writes are batched into one transaction (a savepoint each, see #drain);
-// reads go through a second, read-only connection that sees only committed state.
+// reads go through a second, read-only connection that sees only committed state. WAL
+// checkpoints run on a worker thread (wal-checkpointer.ts). Buckets and settings are cached
+// (ReadCache), and a write remembers the entries it read until it changes one (#entryMemo).
 import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import { openSync, closeSync, fdatasync } from 'node:fs';
@@ -376,12 +378,8 @@ class SqliteTx implements MetaWriter {
     ).all(bucketId, name, sub) as Array<[...EntryRow, number | null, number | null, number | null, Buffer | null]>;
     const first = rows[0];
     if (first === undefined) return undefined;
-    const pieces: Piece[] = [];
-    for (const row of rows) {
-      const [extentId, offset, length, data] = [row[10], row[11], row[12], row[13]];
-      if (data !== null) pieces.push({ inline: data, length: data.length });
-      else if (extentId !== null) pieces.push({ extentId, offset: offset ?? 0, length: length ?? 0 });
-    }
+    // A content-less entry joins to one row of NULL chunk columns.
+    const pieces = rows.filter((row) => row[10] !== null || row[13] !== null).map((row) => pieceOf(row[10], row[11] ?? 0, row[12] ?? 0, row[13]));
     return { entry: toEntry(first), pieces };
   }
 
@@ -411,18 +409,15 @@ class SqliteTx implements MetaWriter {
   async listEntriesOfName(bucketId: number, name: string, query: NameQuery = {}): Promise<EntryRecord[]> {
     const { lower, upper } = seekBounds(query.subPrefix ?? '', undefined);
     const order = query.descending ? 'DESC' : 'ASC';
-    const bound = upper === null ? '' : 'AND sub < @upper';
-    const params = { bucket: bucketId, name, lower, upper };
+    const sql = `SELECT ${ENTRY_COLUMNS} FROM entries WHERE bucket_id = @bucket AND name = @name AND sub >= @lower
+      ${upper === null ? '' : 'AND sub < @upper'} ORDER BY sub ${order} LIMIT @limit`;
+    const params = { bucket: bucketId, name, lower, upper, limit: query.limit ?? -1 };
     if (query.limit === 1) {
       // One row (newest version, latest snapshot): .get() is several times cheaper than .all().
-      const row = this.#rawStmt(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE bucket_id = @bucket AND name = @name AND sub >= @lower ${bound}
-        ORDER BY sub ${order} LIMIT 1`).get(params) as EntryRow | undefined;
+      const row = this.#rawStmt(sql).get(params) as EntryRow | undefined;
       return row ? [toEntry(row)] : [];
     }
-    const rows = this.#rawStmt(
-      `SELECT ${ENTRY_COLUMNS} FROM entries WHERE bucket_id = @bucket AND name = @name AND sub >= @lower ${bound}
-       ORDER BY sub ${order} LIMIT @limit`,
-    ).all({ ...params, limit: query.limit ?? -1 }) as EntryRow[];
+    const rows = this.#rawStmt(sql).all(params) as EntryRow[];
     return rows.map(toEntry);
   }
 
@@ -731,9 +726,13 @@ function seekBounds(prefix: string, afterName: string | undefined): { lower: str
 }
 
 function toPiece(row: Row): Piece {
-  const data = row.data as Buffer | null;
+  return pieceOf(row.extent_id as number | null, row.offset as number, row.length as number, row.data as Buffer | null);
+}
+
+/** A chunk row's columns as a piece: its inline bytes, or its range of an extent. */
+function pieceOf(extentId: number | null, offset: number, length: number, data: Buffer | null): Piece {
   if (data !== null) return { inline: data, length: data.length };
-  return { extentId: row.extent_id as number, offset: row.offset as number, length: row.length as number };
+  return { extentId: extentId ?? 0, offset, length };
 }
 
 function toBucket(row: Row): BucketRecord {

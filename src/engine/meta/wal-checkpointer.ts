@@ -29,7 +29,6 @@ import type { Database as Db } from 'better-sqlite3';
 
 const CHECKPOINT_EVERY_COMMITS = 32;
 const RESTART_FRAMES_DEFAULT = 4096;
-const PAGE_BYTES_MAX = 65536;
 
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -82,7 +81,7 @@ export class WalCheckpointer {
       if (this.#worker === worker) this.#fallBack(`checkpoint worker exited with code ${code}`);
     });
     this.#worker = worker;
-    const pageBytes = Math.min(PAGE_BYTES_MAX, this.#writer.pragma('page_size', { simple: true }) as number);
+    const pageBytes = this.#writer.pragma('page_size', { simple: true }) as number;
     this.#writer.pragma(`journal_size_limit = ${restartFrames * pageBytes}`);
     this.#writer.pragma('wal_autocheckpoint = 0');
   }
