@@ -79,7 +79,12 @@ test('an account created through ARM serves blobs with its keys; regenerating ke
   for await (const account of storage.storageAccounts.list()) inSubscription.push(account.name ?? '');
   assert.deepEqual(inSubscription.sort(), [DEV_ACCOUNT, 'photos1']);
 
-  // 5. Delete: ARM forgets it, the blob endpoint answers 404, and a new account of that name starts empty.
+  // 5. Delete: ARM forgets it, the blob endpoint answers 404, and a new account of that name starts empty,
+  //    with default settings and no lifecycle policy.
+  await storage.blobServices.setServiceProperties('Photos-RG', 'photos1', { isVersioningEnabled: true });
+  await storage.managementPolicies.createOrUpdate('Photos-RG', 'photos1', 'default', {
+    policy: { rules: [{ name: 'old', type: 'Lifecycle', definition: { filters: { blobTypes: ['blockBlob'] }, actions: { baseBlob: { delete: { daysAfterModificationGreaterThan: 1 } } } } }] },
+  });
   await storage.storageAccounts.delete('Photos-RG', 'photos1');
   await expectAzureError(storage.storageAccounts.getProperties('Photos-RG', 'photos1'), 404, 'ResourceNotFound');
   await expectAzureError(withKey2.getProperties(), 404);
@@ -89,6 +94,8 @@ test('an account created through ARM serves blobs with its keys; regenerating ke
   const containers: string[] = [];
   for await (const container of fresh.listContainers()) containers.push(container.name);
   assert.deepEqual(containers, []);
+  assert.equal((await storage.blobServices.getServiceProperties('Photos-RG', 'photos1')).isVersioningEnabled, false);
+  await expectAzureError(storage.managementPolicies.get('Photos-RG', 'photos1', 'default'), 404);
 });
 
 test('accounts and resource groups made through ARM survive a restart', async (t) => {

@@ -7,7 +7,7 @@
 // - Deleting a group deletes the storage accounts in it, and their data (Azure does the same).
 // - The default group (subscription 00000000-…, group `nimbus`) holds the built-in accounts; it always
 //   exists and cannot be deleted.
-import { dropAccountData } from './account-data.js';
+import { dropAccountData } from '../blob/service/account-data.js';
 import { fail } from './errors.js';
 import {
   DEFAULT_LOCATION, DEFAULT_RESOURCE_GROUP, DEFAULT_SUBSCRIPTION_ID, type ResourceGroupRecord, type Tags,

@@ -18,7 +18,7 @@
 // records).
 import { randomHex } from '../platform/ids.js';
 import type { AccountConfig, AccountRegistry } from '../blob/service/accounts.js';
-import { dropAccountData } from './account-data.js';
+import { dropAccountData } from '../blob/service/account-data.js';
 import { fail } from './errors.js';
 import {
   DEFAULT_LOCATION, DEFAULT_RESOURCE_GROUP, DEFAULT_SUBSCRIPTION_ID, type AccountKey, type KeyName, type NameAvailability,

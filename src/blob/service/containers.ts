@@ -15,6 +15,14 @@ import type {
 const SERVICE_PROPERTIES_KEY = 'blobServiceProperties';
 const DATA_PROTECTION_KEY = 'dataProtection';
 
+/**
+ * Back to "never set" (the settings API has no delete; null reads as unset): service properties and
+ * the data-protection switches.
+ */
+export async function resetAccountSettings(tx: MetaWriter, account: string): Promise<void> {
+  for (const key of [SERVICE_PROPERTIES_KEY, DATA_PROTECTION_KEY]) await tx.putSetting(account, key, null);
+}
+
 export interface ContainerDeps {
   meta: MetaStore;
   etags: EtagSource;

@@ -9,7 +9,7 @@
 //
 // The last run's report (capped list of actions) is kept per account so an admin call can show it.
 // Runs do not overlap: a call made while one is in progress waits for it and then checks again.
-import type { MetaStore } from '../../../engine/meta/meta-store.js';
+import type { MetaStore, MetaWriter } from '../../../engine/meta/meta-store.js';
 import { asJson } from '../records.js';
 import { runPolicy, type LifecycleBlobOps, type LifecycleRunReport } from './executor.js';
 import { parsePolicy, policyAccounts, readPolicy, removePolicy, writePolicy, type StoredPolicy } from './policy.js';
@@ -30,6 +30,12 @@ export interface LifecycleDeps {
   meta: MetaStore;
   blobs: LifecycleBlobOps;
   options?: Partial<LifecycleOptions>;
+}
+
+/** Drops an account's policy (and its place in the scheduler's index) and last-run report. */
+export async function forgetLifecycle(tx: MetaWriter, account: string): Promise<void> {
+  await removePolicy(tx, account);
+  await tx.putSetting(account, LAST_RUN_KEY, null);
 }
 
 export class Lifecycle {
