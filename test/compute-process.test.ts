@@ -26,6 +26,16 @@ const lastCount = (file: string): number => {
  * Waits (up to 10 s) for the heartbeat to pass `than`. On a loaded 2-core machine (QEMU guests in
  * other test files) a thawed process can wait a while for a CPU; a fixed sleep made this flaky.
  */
+/**
+ * At least `ms` as performance.now() measures it. A 200 ms setTimeout can be seen ~1 ms short by
+ * performance.now() (libuv times timers from its cached millisecond loop clock), which made the
+ * `hostWorkMs >= 200` check below fail once in CI.
+ */
+async function delayAtLeast(ms: number): Promise<void> {
+  const start = performance.now();
+  while (performance.now() - start < ms) await delay(Math.max(1, Math.ceil(ms - (performance.now() - start))));
+}
+
 async function progressed(output: string, than: number): Promise<boolean> {
   for (let waited = 0; waited < 10_000; waited += 50) {
     if (lastCount(output) > than) return true;
@@ -55,7 +65,7 @@ for (const [label, freezer] of [['detected', detectFreezer()], ['sigstop', detec
       t.diagnostic(`freeze ${pause.tookMs.toFixed(2)} ms, thaw ${resume.tookMs.toFixed(2)} ms`);
 
       const pid = vm.pid();
-      const update = await driver.inPlaceUpdate(vm, { hostWork: () => delay(200) });
+      const update = await driver.inPlaceUpdate(vm, { hostWork: () => delayAtLeast(200) });
       assert.equal(update.pauseKind, 'process-freeze');
       assert.equal(update.mode, 'freeze-thaw');
       assert.equal(update.pidAfter, pid, 'the same process, still resident');
