@@ -1,6 +1,7 @@
 // Goal: a data directory written by an older Nimbus opens, upgrades and reads back byte-identical.
-// Method: test/fixtures/meta-v1 was written by Nimbus at schema 1 (commit 695a715) through
-// @azure/storage-blob: container `fixture` with
+// Method: test/fixtures/meta-v1 was written by Nimbus at schema 1 (commit 695a715), and
+// test/fixtures/meta-v2 by Nimbus at schema 2 (commit e87bf2b), both through @azure/storage-blob,
+// the same way: container `fixture` with
 //   small.txt   4 KiB, inline in metadata, metadata kind=inline
 //   large.bin   70 KiB, in an extent file
 //   blocks.bin  committed blocks b1 (1000 B, inline) + b2 (66 KiB, extent); b3 (500 B) staged only
@@ -17,7 +18,7 @@ import Database from 'better-sqlite3';
 import { startTestServer } from './helpers/server.js';
 import { SCHEMA_VERSION } from '../src/engine/meta/sqlite-schema.js';
 
-const FIXTURE = fileURLToPath(new URL('./fixtures/meta-v1/', import.meta.url));
+const FIXTURES = [1, 2].map((version) => ({ version, path: fileURLToPath(new URL(`./fixtures/meta-v${version}/`, import.meta.url)) }));
 
 function pattern(length: number, seed: number): Buffer {
   const bytes = Buffer.alloc(length);
@@ -27,10 +28,14 @@ function pattern(length: number, seed: number): Buffer {
 
 const id = (label: string) => Buffer.from(label).toString('base64');
 
-test('a schema-1 data directory upgrades in place and keeps every blob, block and staged block', async () => {
+for (const fixture of FIXTURES) {
+  test(`a schema-${fixture.version} data directory upgrades in place and keeps every blob, block and staged block`, () => upgradeAndRead(fixture.path));
+}
+
+async function upgradeAndRead(fixturePath: string): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'nimbus-upgrade-'));
   try {
-    cpSync(FIXTURE, dataDir, { recursive: true });
+    cpSync(fixturePath, dataDir, { recursive: true });
     const first = await startTestServer({ dataDir });
     try {
       const container = first.serviceClient.getContainerClient('fixture');
@@ -54,6 +59,9 @@ test('a schema-1 data directory upgrades in place and keeps every blob, block an
     }
     const db = new Database(join(dataDir, 'meta.sqlite'), { readonly: true });
     assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+    // Schema 3: the new small blob's bytes sit in its block row, with no chunk row of their own.
+    const inline = db.prepare('SELECT size_bytes, (SELECT COUNT(*) FROM chunks c WHERE c.block_id = b.block_id) AS chunk_rows FROM blocks b WHERE data IS NOT NULL').all();
+    assert.deepEqual(inline, [{ size_bytes: 5000, chunk_rows: 0 }]);
     db.close();
 
     const second = await startTestServer({ dataDir });
@@ -70,4 +78,4 @@ test('a schema-1 data directory upgrades in place and keeps every blob, block an
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }
-});
+}

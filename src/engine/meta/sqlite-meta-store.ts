@@ -377,15 +377,14 @@ class SqliteTx implements MetaWriter {
   async getEntryWithPieces(bucketId: number, name: string, sub: string): Promise<{ entry: EntryRecord; pieces: Piece[] } | undefined> {
     // One statement instead of two: measured ~25 % less SQLite time for a small GET.
     const rows = this.#rawStmt(
-      `SELECT ${ENTRY_COLUMNS_OF_E}, c.extent_id, c.offset, c.length, c.data
-       FROM entries e LEFT JOIN content_parts p ON p.content_id = e.content_id LEFT JOIN chunks c ON c.block_id = p.block_id
+      `SELECT ${ENTRY_COLUMNS_OF_E}, ${PIECE_COLUMNS}
+       FROM entries e LEFT JOIN content_parts p ON p.content_id = e.content_id ${PIECES_OF_PARTS}
        WHERE e.bucket_id = ? AND e.name = ? AND e.sub = ? ORDER BY p.idx, c.idx`,
-    ).all(bucketId, name, sub) as Array<[...EntryRow, number | null, number | null, number | null, Buffer | null]>;
+    ).all(bucketId, name, sub) as Array<[...EntryRow, ...PieceRow]>;
     const first = rows[0];
     if (first === undefined) return undefined;
-    // A content-less entry joins to one row of NULL chunk columns.
-    const pieces = rows.filter((row) => row[10] !== null || row[13] !== null).map((row) => pieceOf(row[10], row[11] ?? 0, row[12] ?? 0, row[13]));
-    return { entry: toEntry(first), pieces };
+    // A content-less entry joins to one row of NULL piece columns.
+    return { entry: toEntry(first), pieces: piecesOf(rows, ENTRY_COLUMN_COUNT) };
   }
 
   /** Writer: forget the entries read so far (called as each write starts). */
@@ -490,11 +489,10 @@ class SqliteTx implements MetaWriter {
   }
 
   async getContentPieces(contentId: number): Promise<Piece[]> {
-    const rows = this.#stmt(
-      `SELECT c.extent_id, c.offset, c.length, c.data FROM content_parts p JOIN chunks c ON c.block_id = p.block_id
-       WHERE p.content_id = ? ORDER BY p.idx, c.idx`,
-    ).all(contentId) as Row[];
-    return rows.map(toPiece);
+    const rows = this.#rawStmt(
+      `SELECT ${PIECE_COLUMNS} FROM content_parts p ${PIECES_OF_PARTS} WHERE p.content_id = ? ORDER BY p.idx, c.idx`,
+    ).all(contentId) as PieceRow[];
+    return piecesOf(rows, 0);
   }
 
   async getChunks(blockId: number): Promise<ChunkRef[]> {
@@ -503,6 +501,10 @@ class SqliteTx implements MetaWriter {
   }
 
   async createBlock(pieces: readonly Piece[]): Promise<number> {
+    const only = pieces.length === 1 ? pieces[0] : undefined;
+    if (only !== undefined && isInline(only)) {
+      return Number(this.#stmt('INSERT INTO blocks (size_bytes, refs, data) VALUES (?, 0, ?)').run(only.length, only.inline).lastInsertRowid);
+    }
     const size = pieces.reduce((sum, c) => sum + c.length, 0);
     const blockId = Number(this.#stmt('INSERT INTO blocks (size_bytes, refs) VALUES (?, 0)').run(size).lastInsertRowid);
     const insert = this.#stmt('INSERT INTO chunks (block_id, idx, extent_id, offset, length, data) VALUES (?, ?, ?, ?, ?, ?)');
@@ -617,8 +619,11 @@ class SqliteTx implements MetaWriter {
   }
 
   async getBlockPieces(blockId: number): Promise<Piece[]> {
-    const rows = this.#stmt('SELECT extent_id, offset, length, data FROM chunks WHERE block_id = ? ORDER BY idx').all(blockId) as Row[];
-    return rows.map(toPiece);
+    const rows = this.#rawStmt(
+      `SELECT ${PIECE_COLUMNS} FROM blocks b LEFT JOIN chunks c ON c.block_id = b.block_id AND b.data IS NULL
+       WHERE b.block_id = ? ORDER BY c.idx`,
+    ).all(blockId) as PieceRow[];
+    return piecesOf(rows, 0);
   }
 
   // ---- billing ----
@@ -636,6 +641,14 @@ class SqliteTx implements MetaWriter {
         const footprint = byBlock.get(blockId) ?? { blockId, chunks: [], inlineBytes: 0 };
         if (r.extent_id === null) footprint.inlineBytes += r.length as number;
         else footprint.chunks.push({ extentId: r.extent_id as number, offset: r.offset as number, length: r.length as number });
+        byBlock.set(blockId, footprint);
+      }
+      const inline = this.#stmt('SELECT block_id, size_bytes FROM blocks WHERE block_id IN (SELECT value FROM json_each(?)) AND data IS NOT NULL')
+        .all(JSON.stringify(batch)) as Row[];
+      for (const r of inline) {
+        const blockId = r.block_id as number;
+        const footprint = byBlock.get(blockId) ?? { blockId, chunks: [], inlineBytes: 0 };
+        footprint.inlineBytes += r.size_bytes as number;
         byBlock.set(blockId, footprint);
       }
     }
@@ -731,8 +744,24 @@ function seekBounds(prefix: string, afterName: string | undefined): { lower: str
   return { lower, upper: next > 0x10ffff ? null : points.join('') + String.fromCodePoint(next) };
 }
 
-function toPiece(row: Row): Piece {
-  return pieceOf(row.extent_id as number | null, row.offset as number, row.length as number, row.data as Buffer | null);
+/**
+ * A block's bytes, joined from content parts (`p`): blocks.data when the block is one inline piece
+ * (schema 3), else its chunk rows. The chunk join is skipped for blocks that carry data, and a part
+ * whose block has neither (an empty block) joins to NULLs, which piecesOf drops.
+ */
+const PIECES_OF_PARTS = 'LEFT JOIN blocks b ON b.block_id = p.block_id LEFT JOIN chunks c ON c.block_id = p.block_id AND b.data IS NULL';
+const PIECE_COLUMNS = 'b.data, c.extent_id, c.offset, c.length, c.data';
+type PieceRow = [Buffer | null, number | null, number | null, number | null, Buffer | null];
+
+/** The pieces in rows whose PIECE_COLUMNS start at column `at`. */
+function piecesOf(rows: ReadonlyArray<ReadonlyArray<unknown>>, at: number): Piece[] {
+  const pieces: Piece[] = [];
+  for (const row of rows) {
+    const [blockData, extentId, offset, length, chunkData] = row.slice(at, at + 5) as PieceRow;
+    if (blockData !== null) pieces.push({ inline: blockData, length: blockData.length });
+    else if (extentId !== null || chunkData !== null) pieces.push(pieceOf(extentId, offset ?? 0, length ?? 0, chunkData));
+  }
+  return pieces;
 }
 
 /** A chunk row's columns as a piece: its inline bytes, or its range of an extent. */
@@ -757,6 +786,7 @@ function toBucket(row: Row): BucketRecord {
 const ENTRY_COLUMNS = 'bucket_id, name, sub, tag, content_id, size_bytes, expires_ms, attrs, page_object, page_view';
 const ENTRY_COLUMNS_OF_E = ENTRY_COLUMNS.split(', ').map((column) => `e.${column}`).join(', ');
 type EntryRow = [number, string, string, number, number | null, number, number | null, string, number | null, number | null];
+const ENTRY_COLUMN_COUNT = 10;
 
 function toEntry(row: readonly [...EntryRow, ...unknown[]]): EntryRecord {
   return {

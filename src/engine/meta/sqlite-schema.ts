@@ -2,7 +2,9 @@
 // statement that adds or drops a reference keeps the counts exact inside its transaction:
 //
 //   entries ──content_id──▶ contents ──content_parts──▶ blocks ──▶ chunks ──▶ extents.live_bytes
-//                                                                  (or inline bytes)
+//                                                         │        (or inline bytes)
+//                                                         └─ blocks.data: a block of one inline piece
+//                                                            (schema 3) keeps it here, with no chunk row
 //   staged ───────────────────────────────block_id────▶ blocks
 //
 // A count reaching zero drops the row, which cascades down to `chunks`; the chunk triggers keep
@@ -10,7 +12,7 @@
 // Keys are ordered (WITHOUT ROWID primary keys) so listings seek instead of scanning.
 // SCHEMA_VERSION is stored in user_version; an upgrade step goes in migrate() when it changes.
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /**
  * Upgrade steps: MIGRATIONS[v] turns a version-v database into version v + 1, inside the
@@ -30,6 +32,12 @@ export const MIGRATIONS: Readonly<Record<number, string>> = {
       SELECT block_id, idx, extent_id, offset, length, data FROM chunks ORDER BY block_id, idx;
     DROP TABLE chunks;
     ALTER TABLE chunks_v2 RENAME TO chunks;`,
+  // 2 → 3: a block that is one inline piece keeps its bytes in blocks.data (see blocks), and the
+  // chunk index by extent leaves inline chunks out. Existing inline chunk rows stay valid: readers
+  // take a block's bytes from blocks.data when set, else from its chunks.
+  2: `
+    ALTER TABLE blocks ADD COLUMN data BLOB;
+    DROP INDEX IF EXISTS chunks_extent;`,
 };
 
 // ---- pages: the page-range engine (src/engine/pages/page-engine.ts draws the structure) ----
@@ -95,7 +103,12 @@ CREATE TABLE IF NOT EXISTS content_parts (
   content_id INTEGER NOT NULL, idx INTEGER NOT NULL, label TEXT NOT NULL, block_id INTEGER NOT NULL,
   PRIMARY KEY (content_id, idx)) WITHOUT ROWID;
 
-CREATE TABLE IF NOT EXISTS blocks (block_id INTEGER PRIMARY KEY, size_bytes INTEGER NOT NULL, refs INTEGER NOT NULL DEFAULT 0);
+-- data (schema 3): the bytes of a block made of one inline piece, the shape of every small Put Blob
+-- and Put Block. A chunk row for them cost a second b-tree insert, and each batch commit wrote the
+-- chunk table's leaf and both its index leaves to the WAL again: measured on 4 KiB puts in batches
+-- of 5, 3.4 instead of 4.1 WAL frames and ~35 instead of ~48 µs of SQLite time per put.
+CREATE TABLE IF NOT EXISTS blocks (
+  block_id INTEGER PRIMARY KEY, size_bytes INTEGER NOT NULL, refs INTEGER NOT NULL DEFAULT 0, data BLOB);
 -- A chunk is either a range of an extent file, or (extent_id NULL) small bytes kept inline.
 -- A rowid table on purpose (schema 2): inline bytes make rows up to 64 KiB, and a WITHOUT ROWID
 -- b-tree keeps whole rows in its interior cells and loads a row's overflow pages to compare keys,
@@ -104,7 +117,8 @@ CREATE TABLE IF NOT EXISTS chunks (
   block_id INTEGER NOT NULL, idx INTEGER NOT NULL, extent_id INTEGER,
   offset INTEGER NOT NULL, length INTEGER NOT NULL, data BLOB,
   PRIMARY KEY (block_id, idx));
-CREATE INDEX IF NOT EXISTS chunks_extent ON chunks (extent_id);
+-- Only extent chunks: garbage collection asks by extent; inline chunks (extent_id NULL) never.
+CREATE INDEX IF NOT EXISTS chunks_extent ON chunks (extent_id) WHERE extent_id IS NOT NULL;
 CREATE TABLE IF NOT EXISTS extents (extent_id INTEGER PRIMARY KEY, live_bytes INTEGER NOT NULL DEFAULT 0);
 
 CREATE TABLE IF NOT EXISTS staged (
@@ -175,5 +189,5 @@ ${PAGES_SCHEMA_SQL}`;
 export const SWEEP_SQL = `
 DELETE FROM contents WHERE refs <= 0;
 DELETE FROM blocks WHERE refs <= 0;
-DELETE FROM extents WHERE live_bytes <= 0 AND extent_id NOT IN (SELECT extent_id FROM chunks);
+DELETE FROM extents WHERE live_bytes <= 0 AND extent_id NOT IN (SELECT extent_id FROM chunks WHERE extent_id IS NOT NULL);
 `;
