@@ -44,13 +44,17 @@ export interface BenchConfig {
   growFillBudgetMs: number;
   /** Period of the /proc RSS sampler; per-phase peaks also come from VmHWM (see rss.ts). */
   rssSampleMs: number;
+  /** Fresh-instance rounds of the small-blob and transfer workloads (rounds.ts); the report takes their median. */
+  rounds: number;
 }
 
 /** `growBlobsOverride` (env BENCH_GROW_BLOBS) replaces the growth container's final size; it must be a multiple of 10. */
-export function benchConfig(scale: ScaleName, growBlobsOverride?: number): BenchConfig {
+export function benchConfig(scale: ScaleName, growBlobsOverride?: number, roundsOverride?: number): BenchConfig {
   const divisor = scale === 'small' ? 10 : 1;
   const growBlobCount = growBlobsOverride ?? 100_000 / divisor;
   if (!Number.isInteger(growBlobCount / 10) || growBlobCount <= 0) throw new Error(`growth blob count must be a positive multiple of 10, got ${growBlobCount}`);
+  const rounds = roundsOverride ?? (scale === 'small' ? 1 : 3);
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`rounds must be a positive integer, got ${rounds}`);
   return {
     scale,
     smallBlobBytes: 4 * 1024,
@@ -69,6 +73,7 @@ export function benchConfig(scale: ScaleName, growBlobsOverride?: number): Bench
     growWindowMaxMs: scale === 'small' ? 8_000 : 20_000,
     growFillBudgetMs: scale === 'small' ? 45_000 : 150_000,
     rssSampleMs: 50,
+    rounds,
   };
 }
 

@@ -9,11 +9,15 @@
 //   BENCH_GROW_BLOBS=50000 npm run bench           growth container size (default 100k, small 10k)
 //   npm run bench -- --keep-data                   keep the temp dir (server logs, data) for inspection
 //   npm run bench -- --no-extras                   skip the Nimbus-only disk/snapshot/maintenance figures
+//   npm run bench -- --rounds 5                    rounds of the small-blob and transfer workloads (default 3, small 1)
 //
-// Servers run one at a time so neither steals CPU from the other. Progress goes to stderr; the table to stdout.
+// Servers run one at a time so neither steals CPU from the other. The small-blob and transfer workloads run
+// first, in rounds: each round starts a fresh instance of each server in turn, and the table reports the median
+// round (rounds.ts says why). The other workloads then run once on one more fresh instance of each server.
+// Progress goes to stderr; the table to stdout.
 // Exit status is 1 if any workload failed on any server (the table then shows "error" for its metrics).
 
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +28,7 @@ import { RssMonitor, processCpuSeconds } from './rss.js';
 import { SERVER_NAMES, SERVER_TITLES, startServer, type ServerName } from './servers.js';
 import { WORKLOADS, type Workload } from './workloads.js';
 import { runExtras } from './extras.js';
+import { ROUND_WORKLOADS, combineRounds } from './rounds.js';
 
 interface Options {
   servers: readonly ServerName[];
@@ -32,19 +37,34 @@ interface Options {
   keepData: boolean;
   /** Nimbus-only figures (page engine, disk copies, maintenance) after the table. */
   extras: boolean;
+  /** --rounds; undefined: the scale's default (config.ts). */
+  rounds: number | undefined;
 }
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 async function main(): Promise<number> {
   const options = parseOptions(process.argv.slice(2));
-  const config = benchConfig(scaleFromEnv(process.env['BENCH_SCALE']), growBlobsFromEnv(process.env['BENCH_GROW_BLOBS']));
+  const config = benchConfig(scaleFromEnv(process.env['BENCH_SCALE']), growBlobsFromEnv(process.env['BENCH_GROW_BLOBS']), options.rounds);
   const startedAt = new Date().toISOString();
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'nimbus-bench-'));
   log(`work dir ${workDir}; scale ${config.scale}; workloads ${options.workloads.map((w) => w.name).join(', ')}`);
   const runs: Runs = {};
   try {
-    for (const server of options.servers) runs[server] = await benchServer(server, config, options.workloads, workDir);
+    const inRounds = options.workloads.filter((workload) => ROUND_WORKLOADS.includes(workload.name));
+    const once = options.workloads.filter((workload) => !ROUND_WORKLOADS.includes(workload.name));
+    const roundRuns = new Map<ServerName, ServerRun[]>(options.servers.map((server) => [server, []]));
+    for (let round = 1; round <= config.rounds && inRounds.length > 0; round++) {
+      const roundDir = path.join(workDir, `round-${round}`);
+      mkdirSync(roundDir);
+      for (const server of options.servers) {
+        roundRuns.get(server)?.push(await benchServer(server, config, inRounds, roundDir, `round ${round}/${config.rounds}`));
+      }
+    }
+    for (const server of options.servers) {
+      const rest = once.length > 0 ? await benchServer(server, config, once, workDir) : { server, measurements: {}, notes: {}, errors: [] };
+      runs[server] = combineRounds(roundRuns.get(server) ?? [], rest);
+    }
   } finally {
     if (options.keepData) log(`kept ${workDir}`);
     else rmSync(workDir, { recursive: true, force: true });
@@ -61,8 +81,8 @@ async function main(): Promise<number> {
   return Object.values(runs).some((run) => run.errors.length > 0) ? 1 : 0;
 }
 
-async function benchServer(server: ServerName, config: BenchConfig, workloads: readonly Workload[], workDir: string): Promise<ServerRun> {
-  const title = SERVER_TITLES[server];
+async function benchServer(server: ServerName, config: BenchConfig, workloads: readonly Workload[], workDir: string, label = ''): Promise<ServerRun> {
+  const title = `${SERVER_TITLES[server]}${label === '' ? '' : ` (${label})`}`;
   log(`starting ${title}`);
   const run: ServerRun = { server, measurements: {}, notes: {}, errors: [] };
   const running = await startServer(server, REPO_ROOT, workDir).catch((error: unknown) => {
@@ -74,7 +94,7 @@ async function benchServer(server: ServerName, config: BenchConfig, workloads: r
   const rss = new RssMonitor(running.pid, config.rssSampleMs);
   try {
     for (const workload of workloads) {
-      const prefix = `[${server} ${workload.name}]`;
+      const prefix = `[${server}${label === '' ? '' : ` ${label}`} ${workload.name}]`;
       const context = { endpoint: running.endpoint, server, dataDir: running.dataDir, config, rss, log: (line: string) => log(`${prefix} ${line}`) };
       const cpu = cpuMeter(running.pid);
       try {
@@ -125,6 +145,7 @@ function parseOptions(argv: string[]): Options {
       workloads: { type: 'string' },
       'keep-data': { type: 'boolean', default: false },
       'no-extras': { type: 'boolean', default: false },
+      rounds: { type: 'string' },
     },
     strict: true,
   });
@@ -135,7 +156,8 @@ function parseOptions(argv: string[]): Options {
   const unknown = wanted?.filter((name) => !WORKLOADS.some((workload) => workload.name === name)) ?? [];
   if (unknown.length > 0) throw new Error(`unknown workloads ${unknown.join(', ')}; known: ${WORKLOADS.map((w) => w.name).join(', ')}`);
   const workloads = WORKLOADS.filter((workload) => wanted === undefined || wanted.includes(workload.name));
-  return { servers, workloads, jsonPath: values.json, keepData: values['keep-data'] ?? false, extras: !(values['no-extras'] ?? false) };
+  const rounds = values.rounds === undefined ? undefined : Number(values.rounds);
+  return { servers, workloads, jsonPath: values.json, keepData: values['keep-data'] ?? false, extras: !(values['no-extras'] ?? false), rounds };
 }
 
 function printErrors(runs: Runs): void {
