@@ -21,7 +21,7 @@
 // - `@azure/storage-blob` signs Content-Language before Content-Encoding (documented order is the
 //   reverse). Only matters when both are sent, so SharedKey verification retries with them swapped.
 
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 
 /** What a signature covers, independent of any HTTP library. */
 export interface SignableRequest {
@@ -84,11 +84,12 @@ export function stringToSign(
     : options.contentHeaderOrder === 'languageFirst'
       ? SHARED_KEY_HEADERS_LANGUAGE_FIRST
       : SHARED_KEY_HEADERS_DOCUMENTED;
-  const lines = [request.method.toUpperCase(), ...standardNames.map((name) => standardHeaderValue(request, name))];
+  let text = request.method.toUpperCase();
+  for (const name of standardNames) text += `\n${standardHeaderValue(request, name)}`;
   const resource = scheme === 'SharedKeyLite'
     ? liteCanonicalizedResource(request, accountName)
     : canonicalizedResource(request, accountName);
-  return lines.join('\n') + '\n' + canonicalizedHeaders(request, options.headerOrder ?? 'dotnet') + resource;
+  return `${text}\n${canonicalizedHeaders(request, options.headerOrder ?? 'dotnet')}${resource}`;
 }
 
 function standardHeaderValue(request: SignableRequest, name: string): string {
@@ -114,6 +115,7 @@ function canonicalizedHeaders(request: SignableRequest, order: 'dotnet' | 'ordin
  * repeated names written once with their values sorted and comma-joined.
  */
 function canonicalizedResource(request: SignableRequest, accountName: string): string {
+  if (request.query.length === 0) return resourcePath(request, accountName);
   const valuesByName = new Map<string, string[]>();
   for (const [name, value] of request.query) {
     const lowerName = name.toLowerCase();
@@ -269,26 +271,30 @@ export function parseAuthorizationHeader(value: string): ParsedAuthorization | u
  */
 export function verifySharedKey(
   request: SignableRequest,
-  authorization: string,
+  authorization: string | ParsedAuthorization,
   keysFor: (accountName: string) => readonly string[] | undefined,
   expectedAccount: string,
 ): SharedKeyResult {
-  const parsed = parseAuthorizationHeader(authorization);
+  // The adapter has usually parsed the header already (to tell Shared Key from Bearer); it passes that.
+  const parsed = typeof authorization === 'string' ? parseAuthorizationHeader(authorization) : authorization;
   if (parsed === undefined || parsed.scheme === 'Bearer') return { ok: false, reason: 'malformed' };
   const { scheme, accountName, signature = '' } = parsed;
   const primary = (): string => stringToSign(request, expectedAccount, scheme, LAYOUTS[0]);
   if (accountName !== expectedAccount) return { ok: false, reason: 'bad-signature', stringToSign: primary() };
   const keys = keysFor(expectedAccount);
   if (keys === undefined) return { ok: false, reason: 'unknown-account' };
-  const tried = new Set<string>();
-  for (const layout of LAYOUTS) {
+  // Nearly every request matches the first layout: try it before building the others.
+  const first = primary();
+  if (keys.some((key) => signaturesEqual(computeSignature(first, key), signature))) return { ok: true };
+  const tried = new Set<string>([first]);
+  for (const layout of LAYOUTS.slice(1)) {
     if (scheme === 'SharedKeyLite' && layout.contentHeaderOrder === 'languageFirst') continue;
     const candidate = stringToSign(request, expectedAccount, scheme, layout);
     if (tried.has(candidate)) continue;
     tried.add(candidate);
     if (keys.some((key) => signaturesEqual(computeSignature(candidate, key), signature))) return { ok: true };
   }
-  return { ok: false, reason: 'bad-signature', stringToSign: primary() };
+  return { ok: false, reason: 'bad-signature', stringToSign: first };
 }
 
 /**
@@ -303,9 +309,14 @@ const LAYOUTS: readonly [StringToSignOptions, ...StringToSignOptions[]] = [
   { headerOrder: 'ordinal', contentHeaderOrder: 'languageFirst' },
 ];
 
+/**
+ * Constant time in the contents: every character is compared, with no early exit. Lengths are public (a
+ * valid signature is always 44 characters). Both are base64 text, so comparing UTF-16 code units is exact;
+ * timingSafeEqual would need two buffers allocated per request.
+ */
 function signaturesEqual(expected: string, actual: string): boolean {
-  const expectedBytes = Buffer.from(expected, 'utf8');
-  const actualBytes = Buffer.from(actual, 'utf8');
-  // Lengths are public (a valid signature is always 44 characters); only the contents must not leak.
-  return expectedBytes.length === actualBytes.length && timingSafeEqual(expectedBytes, actualBytes);
+  if (expected.length !== actual.length) return false;
+  let difference = 0;
+  for (let index = 0; index < expected.length; index++) difference |= expected.charCodeAt(index) ^ actual.charCodeAt(index);
+  return difference === 0;
 }

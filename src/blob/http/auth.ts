@@ -31,7 +31,7 @@
 // Malformed Authorization → 400 InvalidAuthenticationInfo. Unknown accounts never reach here: the
 // server answers them 404 ResourceNotFound first (Azurite's behaviour).
 
-import { parseAuthorizationHeader, verifySharedKey, type SignableRequest } from '../../azure-wire/shared-key.js';
+import { parseAuthorizationHeader, verifySharedKey, type ParsedAuthorization, type SignableRequest } from '../../azure-wire/shared-key.js';
 import { notImplemented, wireFail } from '../../azure-wire/errors.js';
 import { checkSas, type ParsedSas, type StoredAccessPolicy } from '../../azure-wire/sas.js';
 import { BLOB_PERMISSIONS, type Permission } from '../../authz/roles.js';
@@ -66,7 +66,7 @@ export async function authorize(ctx: RequestContext, route: AuthRules): Promise<
       return;
     }
     if (route.bearerOnly) wireFail('AuthenticationFailed', { AuthenticationErrorDetail: 'This operation accepts only an OAuth (bearer token) credential.' });
-    verifyKey(ctx, authorization);
+    verifyKey(ctx, parsed);
     ctx.auth.credential = 'shared-key';
     return;
   }
@@ -227,9 +227,7 @@ async function policiesOf(ctx: RequestContext, ref: { account: string; container
   return policies;
 }
 
-function verifyKey(ctx: RequestContext, authorization: string): void {
-  const parsed = parseAuthorizationHeader(authorization);
-  if (parsed === undefined) wireFail('InvalidAuthenticationInfo');
+function verifyKey(ctx: RequestContext, parsed: ParsedAuthorization): void {
   checkRequestDate(ctx);
   const signable: SignableRequest = {
     method: ctx.method,
@@ -239,7 +237,7 @@ function verifyKey(ctx: RequestContext, authorization: string): void {
     headers: ctx.req.headers as Readonly<Record<string, string | undefined>>,
   };
   const accounts = ctx.deps.accounts;
-  const result = verifySharedKey(signable, authorization, (name) => accounts.keysFor(name), ctx.target.account);
+  const result = verifySharedKey(signable, parsed, (name) => accounts.keysFor(name), ctx.target.account);
   if (result.ok) return;
   if (result.reason === 'unknown-account') wireFail('ResourceNotFound');
   if (result.reason === 'malformed') wireFail('InvalidAuthenticationInfo');
