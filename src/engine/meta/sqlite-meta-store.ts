@@ -74,8 +74,9 @@ export class SqliteMetaStore implements MetaStore {
     this.#writer.pragma('cache_size = -8192');
     // Every write in a batch is a savepoint, so each page it changes is first copied to the
     // statement journal. By default that journal spills to a temp file past 64 KiB: a pwrite per
-    // page on the request thread. In memory it is a memcpy; measured on 4 KiB Put Blob at c=16,
-    // 155 instead of 164–179 µs of main-thread CPU per request. It lives for one batch (≤ 256 writes).
+    // page on the request thread. In memory it is a memcpy. Measured on the statements of a 4 KiB
+    // Put Blob in batches of 5: the entry upsert 10 → 5 µs, SQLite time per put ~48 → ~40 µs.
+    // It lives for one batch (≤ 256 writes).
     this.#writer.pragma('temp_store = MEMORY');
     this.#migrate();
     this.#writer.exec(SWEEP_SQL);

@@ -106,7 +106,7 @@ CREATE TABLE IF NOT EXISTS content_parts (
 -- data (schema 3): the bytes of a block made of one inline piece, the shape of every small Put Blob
 -- and Put Block. A chunk row for them cost a second b-tree insert, and each batch commit wrote the
 -- chunk table's leaf and both its index leaves to the WAL again: measured on 4 KiB puts in batches
--- of 5, 3.4 instead of 4.1 WAL frames and ~35 instead of ~48 µs of SQLite time per put.
+-- of 5, 3.4 instead of 4.1 WAL frames and ~35 instead of ~40 µs of SQLite time per put.
 CREATE TABLE IF NOT EXISTS blocks (
   block_id INTEGER PRIMARY KEY, size_bytes INTEGER NOT NULL, refs INTEGER NOT NULL DEFAULT 0, data BLOB);
 -- A chunk is either a range of an extent file, or (extent_id NULL) small bytes kept inline.
