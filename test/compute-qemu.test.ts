@@ -91,7 +91,9 @@ test('qemu: in-place updates keep guest memory and execution, pause for millisec
     assert.equal(sync.kind, 'synced');
     if (sync.kind === 'synced') {
       t.diagnostic(`cold update pause ${cold.pauseMs.toFixed(1)} ms; guest clock before sync ${sync.beforeMs.toFixed(1)} ms, after ${sync.afterMs.toFixed(2)} ms (rtt ${sync.rttMs.toFixed(2)} ms)`);
-      assert.ok(sync.beforeMs < -900, `guest clock lagged by about the pause (${sync.beforeMs} ms)`);
+      // The guest's clock stands still only while the VM is stopped, which is most but not all of the
+      // host-measured pause: one CI run saw -883 ms after a 1061 ms pause. Half the host work proves the lag.
+      assert.ok(sync.beforeMs < -500, `guest clock lagged by about the pause (${sync.beforeMs} ms)`);
       assert.ok(Math.abs(sync.afterMs) <= 5, `clock error after sync ${sync.afterMs} ms <= 5 ms`);
     }
     await delay(500);
