@@ -638,20 +638,14 @@ class SqliteTx implements MetaWriter {
       const rows = this.#stmt('SELECT block_id, extent_id, offset, length FROM chunks WHERE block_id IN (SELECT value FROM json_each(?)) ORDER BY block_id, idx')
         .all(JSON.stringify(batch)) as Row[];
       for (const r of rows) {
-        const blockId = r.block_id as number;
-        const footprint = byBlock.get(blockId) ?? { blockId, chunks: [], inlineBytes: 0 };
+        const footprint = footprintOf(byBlock, r.block_id as number);
         if (r.extent_id === null) footprint.inlineBytes += r.length as number;
         else footprint.chunks.push({ extentId: r.extent_id as number, offset: r.offset as number, length: r.length as number });
-        byBlock.set(blockId, footprint);
       }
+      // Schema 3: blocks of one inline piece keep their bytes in blocks.data, with no chunk rows.
       const inline = this.#stmt('SELECT block_id, size_bytes FROM blocks WHERE block_id IN (SELECT value FROM json_each(?)) AND data IS NOT NULL')
         .all(JSON.stringify(batch)) as Row[];
-      for (const r of inline) {
-        const blockId = r.block_id as number;
-        const footprint = byBlock.get(blockId) ?? { blockId, chunks: [], inlineBytes: 0 };
-        footprint.inlineBytes += r.size_bytes as number;
-        byBlock.set(blockId, footprint);
-      }
+      for (const r of inline) footprintOf(byBlock, r.block_id as number).inlineBytes += r.size_bytes as number;
     }
     return [...byBlock.values()];
   }
@@ -758,11 +752,22 @@ type PieceRow = [Buffer | null, number | null, number | null, number | null, Buf
 function piecesOf(rows: ReadonlyArray<ReadonlyArray<unknown>>, at: number): Piece[] {
   const pieces: Piece[] = [];
   for (const row of rows) {
-    const [blockData, extentId, offset, length, chunkData] = row.slice(at, at + 5) as PieceRow;
+    const blockData = row[at] as PieceRow[0];
+    const extentId = row[at + 1] as PieceRow[1];
+    const chunkData = row[at + 4] as PieceRow[4];
     if (blockData !== null) pieces.push({ inline: blockData, length: blockData.length });
-    else if (extentId !== null || chunkData !== null) pieces.push(pieceOf(extentId, offset ?? 0, length ?? 0, chunkData));
+    else if (extentId !== null || chunkData !== null) pieces.push(pieceOf(extentId, (row[at + 2] as PieceRow[2]) ?? 0, (row[at + 3] as PieceRow[3]) ?? 0, chunkData));
   }
   return pieces;
+}
+
+function footprintOf(byBlock: Map<number, BlockFootprint>, blockId: number): BlockFootprint {
+  let footprint = byBlock.get(blockId);
+  if (footprint === undefined) {
+    footprint = { blockId, chunks: [], inlineBytes: 0 };
+    byBlock.set(blockId, footprint);
+  }
+  return footprint;
 }
 
 /** A chunk row's columns as a piece: its inline bytes, or its range of an extent. */
