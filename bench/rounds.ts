@@ -14,11 +14,8 @@
 import type { MetricId } from './metrics.js';
 import type { ServerRun } from './report.js';
 
-/** Workloads run in rounds; the rest run once, on one instance per server, after the rounds. */
-export const ROUND_WORKLOADS: readonly string[] = ['small-blobs', 'big-blob'];
-
 /** Metrics whose bound is a ceiling: the report keeps the worst round, not the median. */
-const WORST_IS_MAX: ReadonlySet<MetricId> = new Set<MetricId>(['rss.transferPeakMiB', 'rss.peakMiB']);
+const WORST_IS_MAX: ReadonlySet<MetricId> = new Set<MetricId>(['rss.transferPeakMiB']);
 
 /** One server's run made of its round runs and its single run of the other workloads. */
 export function combineRounds(rounds: readonly ServerRun[], rest: ServerRun): ServerRun {
@@ -26,24 +23,25 @@ export function combineRounds(rounds: readonly ServerRun[], rest: ServerRun): Se
   const metrics = new Set(rounds.flatMap((run) => Object.keys(run.measurements) as MetricId[]));
   for (const metric of metrics) {
     const values = rounds.map((run) => run.measurements[metric]).filter((value): value is number => value !== undefined);
+    // The peak over the run spans every instance this server had: its rounds and the final one.
     if (metric === 'rss.peakMiB') {
       combined.measurements[metric] = Math.max(...values, rest.measurements[metric] ?? 0);
       continue;
     }
     combined.measurements[metric] = WORST_IS_MAX.has(metric) ? Math.max(...values) : median(values);
-    if (rounds.length > 1) combined.notes[metric] = `${WORST_IS_MAX.has(metric) ? 'worst' : 'median'} of ${values.length} rounds: ${values.map(round).join(' / ')}`;
+    if (rounds.length > 1) combined.notes[metric] = `${WORST_IS_MAX.has(metric) ? 'worst' : 'median'} of ${values.length} rounds: ${values.map(formatValue).join(' / ')}`;
   }
   combined.errors = [...rounds.flatMap((run) => run.errors), ...rest.errors];
   return combined;
 }
 
-export function median(values: readonly number[]): number {
+function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
-  if (sorted.length === 0) return Number.NaN;
   return sorted.length % 2 === 1 ? (sorted[middle] ?? Number.NaN) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
 }
 
-function round(value: number): string {
+function formatValue(value: number): string {
   return value >= 100 ? value.toFixed(0) : value.toFixed(2);
 }

@@ -28,7 +28,7 @@ import { RssMonitor, processCpuSeconds } from './rss.js';
 import { SERVER_NAMES, SERVER_TITLES, startServer, type ServerName } from './servers.js';
 import { WORKLOADS, type Workload } from './workloads.js';
 import { runExtras } from './extras.js';
-import { ROUND_WORKLOADS, combineRounds } from './rounds.js';
+import { combineRounds } from './rounds.js';
 
 interface Options {
   servers: readonly ServerName[];
@@ -51,8 +51,8 @@ async function main(): Promise<number> {
   log(`work dir ${workDir}; scale ${config.scale}; workloads ${options.workloads.map((w) => w.name).join(', ')}`);
   const runs: Runs = {};
   try {
-    const inRounds = options.workloads.filter((workload) => ROUND_WORKLOADS.includes(workload.name));
-    const once = options.workloads.filter((workload) => !ROUND_WORKLOADS.includes(workload.name));
+    const inRounds = options.workloads.filter((workload) => workload.inRounds === true);
+    const once = options.workloads.filter((workload) => workload.inRounds !== true);
     const roundRuns = new Map<ServerName, ServerRun[]>(options.servers.map((server) => [server, []]));
     for (let round = 1; round <= config.rounds && inRounds.length > 0; round++) {
       const roundDir = path.join(workDir, `round-${round}`);

@@ -35,13 +35,15 @@ export interface Measurement {
 export interface Workload {
   name: string;
   run: (context: WorkloadContext) => Promise<Measurement[]>;
+  /** Short and noise-prone: run in rounds on fresh instances, median reported (rounds.ts); else once. */
+  inRounds?: true;
 }
 
 const LIST_REPEATS = 3;
 
 export const WORKLOADS: readonly Workload[] = [
-  { name: 'small-blobs', run: smallBlobs },
-  { name: 'big-blob', run: bigBlob },
+  { name: 'small-blobs', run: smallBlobs, inRounds: true },
+  { name: 'big-blob', run: bigBlob, inRounds: true },
   { name: 'listing', run: listing },
   { name: 'growth', run: growth },
   { name: 'versions', run: (context) => versionsListing(context, (fn) => withClient(context.endpoint, context.config.fillConcurrency, fn)) },
