@@ -279,6 +279,27 @@ test('rangeGetContentMD5: MD5 of the range, whole-blob MD5 alongside; > 4 MiB re
   await expectAzureError(blob.download(0, 4 * MiB + 1, { rangeGetContentMD5: true }), 400, 'OutOfRangeInput');
 });
 
+test('large blocks and blobs (hashed on the MD5 worker): Content-MD5 returned, stored and checked', async (t) => {
+  // Goal: bodies from 1 MiB on are hashed off the request thread; the digests must be the same as the
+  // small-body path gives. Method: a 3 MiB stage block and a 2 MiB Put Blob, each once with a wrong
+  // transactional MD5 (rejected, nothing stored) and once with the right one.
+  const { container } = await setup(t);
+  const blob = container.getBlockBlobClient('large-md5.bin');
+  const block = patternBytes(3 * MiB + 5);
+  await expectAzureError(blob.stageBlock(blockId(1), block, block.length, { transactionalContentMD5: md5('not these bytes') }), 400, 'Md5Mismatch');
+  await expectAzureError(blob.getBlockList('all'), 404, 'BlobNotFound');
+  const staged = await blob.stageBlock(blockId(1), block, block.length);
+  assert.deepEqual(Buffer.from(staged.contentMD5 ?? []), md5(block), 'Put Block returns the MD5 of the block');
+
+  const single = container.getBlockBlobClient('large-single.bin');
+  const body = patternBytes(2 * MiB);
+  await expectAzureError(single.upload(body, body.length, withContentMd5(md5('other'))), 400, 'Md5Mismatch');
+  await expectAzureError(single.getProperties(), 404, 'BlobNotFound');
+  const put = await single.upload(body, body.length, withContentMd5(md5(body)));
+  assert.deepEqual(Buffer.from(put.contentMD5 ?? []), md5(body));
+  assert.deepEqual(Buffer.from((await single.getProperties()).contentMD5 ?? []), md5(body), 'Put Blob stores the MD5 it computed');
+});
+
 test('Content-MD5 mismatch on upload and stage block → 400 Md5Mismatch, nothing stored', async (t) => {
   // Goal: a transactional Content-MD5 is checked against the bytes received.
   const { container } = await setup(t);

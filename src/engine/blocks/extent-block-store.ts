@@ -13,9 +13,9 @@
 import { mkdirSync, readdirSync, statSync, openSync, closeSync, unlinkSync, fdatasync, read as fsRead, write as fsWrite, writev as fsWritev } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createHash } from 'node:crypto';
 import { Readable, finished, type Writable } from 'node:stream';
 import { GroupSync } from '../group-sync.js';
+import { Md5Worker } from './md5-worker.js';
 import { slicePieces, type BlockStore, type ChunkRef, type ContentStream, type ExtentInfo, type ReadGuard, type WrittenData } from './block-store.js';
 
 const fdatasyncAsync = promisify(fdatasync);
@@ -27,6 +27,8 @@ const UNKNOWN_LENGTH_PIECE = 1024 * 1024;
 const READ_PIECE = 512 * 1024;
 const READ_AHEAD = 4;
 const WRITE_BATCH_BYTES = 1024 * 1024;
+/** Bodies from this size on are hashed on the MD5 worker; below it a message round trip costs more than the hash. */
+const OFF_THREAD_MD5_MIN_BYTES = 1024 * 1024;
 
 export class LengthMismatchError extends Error {
   override name = 'LengthMismatchError';
@@ -58,6 +60,7 @@ export class ExtentBlockStore implements BlockStore {
   /** A new extent file was created since the last sync: its directory entry needs an fsync too. */
   #dirDirty = false;
   readonly #groupSync: GroupSync;
+  readonly #md5 = new Md5Worker();
   #active: Extent | undefined;
   #nextId = 1;
   // Read guards: epoch → open guards; retired extents wait for older guards to close.
@@ -136,56 +139,64 @@ export class ExtentBlockStore implements BlockStore {
 
   async #writeKnown(source: AsyncIterable<Buffer | Uint8Array>, expectedBytes: number, pinned: Extent[]) {
     const chunks = this.#reserve(expectedBytes, pinned);
-    const hash = createHash('md5');
-    const cursor = new ChunkCursor(chunks);
-    // Socket reads arrive in 16–64 KiB pieces; gather them to WRITE_BATCH_BYTES per pwrite so a
-    // large body costs a few thread-pool round trips, not one per network read.
-    let batch: Buffer[] = [];
-    let batchBytes = 0;
-    let received = 0;
-    for await (const piece of source) {
-      const buffer = Buffer.isBuffer(piece) ? piece : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
-      received += buffer.length;
-      if (received > expectedBytes) throw new LengthMismatchError(expectedBytes, received);
-      hash.update(buffer);
-      batch.push(buffer);
-      batchBytes += buffer.length;
-      if (batchBytes >= WRITE_BATCH_BYTES) {
+    const hash = expectedBytes < OFF_THREAD_MD5_MIN_BYTES ? this.#md5.startHere() : this.#md5.start();
+    try {
+      const cursor = new ChunkCursor(chunks);
+      // Socket reads arrive in 16–64 KiB pieces; gather them to WRITE_BATCH_BYTES per pwrite so a
+      // large body costs a few thread-pool round trips, not one per network read.
+      let batch: Buffer[] = [];
+      let batchBytes = 0;
+      const flush = async () => {
         await this.#writeBatch(cursor, batch, batchBytes);
+        await hash.update(batch);
         batch = [];
         batchBytes = 0;
+      };
+      for await (const piece of source) {
+        const buffer = Buffer.isBuffer(piece) ? piece : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
+        if (cursor.written + batchBytes + buffer.length > expectedBytes) throw new LengthMismatchError(expectedBytes, cursor.written + batchBytes + buffer.length);
+        batch.push(buffer);
+        batchBytes += buffer.length;
+        if (batchBytes >= WRITE_BATCH_BYTES) await flush();
       }
+      if (batchBytes > 0) await flush();
+      if (cursor.written !== expectedBytes) throw new LengthMismatchError(expectedBytes, cursor.written);
+      return { chunks, sizeBytes: expectedBytes, md5: await hash.digest() };
+    } catch (error) {
+      hash.drop();
+      throw error;
     }
-    if (batchBytes > 0) await this.#writeBatch(cursor, batch, batchBytes);
-    if (cursor.written !== expectedBytes) throw new LengthMismatchError(expectedBytes, cursor.written);
-    return { chunks, sizeBytes: expectedBytes, md5: hash.digest('base64') };
   }
 
   async #writeUnknown(source: AsyncIterable<Buffer | Uint8Array>, pinned: Extent[]) {
     const chunks: ChunkRef[] = [];
-    const hash = createHash('md5');
-    let pending: Buffer[] = [];
-    let pendingBytes = 0;
-    let total = 0;
-    const flush = async () => {
-      if (pendingBytes === 0) return;
-      const data = Buffer.concat(pending, pendingBytes);
-      const refs = this.#reserve(data.length, pinned);
-      await this.#writeAt(new ChunkCursor(refs), data);
-      appendCoalesced(chunks, refs);
-      pending = [];
-      pendingBytes = 0;
-    };
-    for await (const piece of source) {
-      const buffer = Buffer.from(piece);
-      hash.update(buffer);
-      pending.push(buffer);
-      pendingBytes += buffer.length;
-      total += buffer.length;
-      if (pendingBytes >= UNKNOWN_LENGTH_PIECE) await flush();
+    const hash = this.#md5.start();
+    try {
+      let pending: Buffer[] = [];
+      let pendingBytes = 0;
+      let total = 0;
+      const flush = async () => {
+        const data = Buffer.concat(pending, pendingBytes);
+        const refs = this.#reserve(data.length, pinned);
+        await this.#writeAt(new ChunkCursor(refs), data);
+        await hash.update([data]);
+        appendCoalesced(chunks, refs);
+        pending = [];
+        pendingBytes = 0;
+      };
+      for await (const piece of source) {
+        const buffer = Buffer.from(piece);
+        pending.push(buffer);
+        pendingBytes += buffer.length;
+        total += buffer.length;
+        if (pendingBytes >= UNKNOWN_LENGTH_PIECE) await flush();
+      }
+      if (pendingBytes > 0) await flush();
+      return { chunks, sizeBytes: total, md5: await hash.digest() };
+    } catch (error) {
+      hash.drop();
+      throw error;
     }
-    await flush();
-    return { chunks, sizeBytes: total, md5: hash.digest('base64') };
   }
 
   /** One gathered write (writev, no copy) when the batch fits the current chunk; else piecewise. */
@@ -293,6 +304,7 @@ export class ExtentBlockStore implements BlockStore {
 
   async close(): Promise<void> {
     await this.sync();
+    await this.#md5.close();
     for (const e of this.#extents.values()) closeSync(e.fd);
     this.#extents.clear();
     this.#active = undefined;
