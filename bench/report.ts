@@ -96,7 +96,7 @@ export function renderNotes(config: BenchConfig): string[] {
     `Listing and growth fills run at concurrency ${config.fillConcurrency} to bound Azurite's wall time; the timed growth windows run at ${config.concurrency}.`,
     `Growth phases are time-capped (windows ${config.growWindowMaxMs / 1000} s, fill ${config.growFillBudgetMs / 1000} s): Azurite's PUT cost grows with the blobs it holds, so it may not reach ${config.growBlobCount.toLocaleString('en-US')}; a value then says the container sizes it was measured at.`,
     `RSS is the server's own node process (/proc/<pid>): sampled VmRSS every ${config.rssSampleMs} ms and VmHWM reset per phase via clear_refs.`,
-    `Servers run one after the other on the same machine, each on loopback with disk persistence in a fresh temp dir.`,
+    `Servers run one after the other on the same machine, each on loopback with disk persistence in a fresh temp dir, deleted when it stops (README says why).`,
     `Small-blob and 256 MiB transfer figures: ${config.rounds === 1 ? 'one round' : `median of ${config.rounds} rounds (worst round for RSS), each round a fresh instance of each server, servers alternating; every round's value is shown beside it`} (bench/rounds.ts).`,
   ];
 }
