@@ -8,6 +8,8 @@
 // A write with a known length reserves its ranges synchronously before any byte arrives, so
 // concurrent uploads never interleave inside one range and a block stays one contiguous chunk
 // (split only where it crosses into the next extent). Unknown lengths reserve per 1 MiB piece.
+// The MD5 of a body of OFF_THREAD_MD5_MIN_BYTES or more is computed on the Md5Worker thread, from
+// copies made after each batch is written (md5-worker.ts says why and what was measured).
 // Rejected alternative: one file per blob (Azurite's way) - it costs a file create and an
 // fsync of the directory per small PUT, and cannot share bytes between versions cheaply.
 import { mkdirSync, readdirSync, statSync, openSync, closeSync, unlinkSync, fdatasync, read as fsRead, write as fsWrite, writev as fsWritev } from 'node:fs';
