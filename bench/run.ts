@@ -118,7 +118,7 @@ async function benchServer(
     // A stopped instance's files would otherwise sit in the page cache for the rest of the run. On this
     // VM, page-cache pages the guest has not used before cost the writer ~2.5 ms per MiB to fill (about
     // 350 MiB/s) against ~0.1 ms for pages it has freed, so every round's leftovers made the next
-    // rounds' writes slower for whichever server came later. Deleting them frees those pages for both.
+    // rounds' writes slower, whichever server ran them. Deleting them frees those pages for both.
     if (!keepData) rmSync(running.dataDir, { recursive: true, force: true });
     log(`stopped ${title}`);
   }
