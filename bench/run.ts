@@ -1,5 +1,6 @@
 // `npm run bench`: start each server in turn (Nimbus, then Azurite) on loopback with disk persistence in a
-// fresh temp dir, run the same workloads against it, stop it, and print a Nimbus-vs-Azurite table.
+// fresh temp dir, run the same workloads against it, stop it and delete its data, and print a
+// Nimbus-vs-Azurite table.
 //
 //   npm run bench                                  both servers, full scale (~10 min on 2 cores)
 //   BENCH_SCALE=small npm run bench                quick run: big counts ÷10

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Readable, finished, type Writable } from 'node:stream';
 import { GroupSync } from '../group-sync.js';
-import { Md5Worker } from './md5-worker.js';
+import { Md5Worker, md5OnThisThread } from './md5-worker.js';
 import { slicePieces, type BlockStore, type ChunkRef, type ContentStream, type ExtentInfo, type ReadGuard, type WrittenData } from './block-store.js';
 
 const fdatasyncAsync = promisify(fdatasync);
@@ -141,13 +141,14 @@ export class ExtentBlockStore implements BlockStore {
 
   async #writeKnown(source: AsyncIterable<Buffer | Uint8Array>, expectedBytes: number, pinned: Extent[]) {
     const chunks = this.#reserve(expectedBytes, pinned);
-    const hash = expectedBytes < OFF_THREAD_MD5_MIN_BYTES ? this.#md5.startHere() : this.#md5.start();
+    const hash = expectedBytes < OFF_THREAD_MD5_MIN_BYTES ? md5OnThisThread() : this.#md5.start();
     try {
       const cursor = new ChunkCursor(chunks);
       // Socket reads arrive in 16–64 KiB pieces; gather them to WRITE_BATCH_BYTES per pwrite so a
       // large body costs a few thread-pool round trips, not one per network read.
       let batch: Buffer[] = [];
       let batchBytes = 0;
+      let received = 0;
       const flush = async () => {
         await this.#writeBatch(cursor, batch, batchBytes);
         await hash.update(batch);
@@ -156,7 +157,8 @@ export class ExtentBlockStore implements BlockStore {
       };
       for await (const piece of source) {
         const buffer = Buffer.isBuffer(piece) ? piece : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
-        if (cursor.written + batchBytes + buffer.length > expectedBytes) throw new LengthMismatchError(expectedBytes, cursor.written + batchBytes + buffer.length);
+        received += buffer.length;
+        if (received > expectedBytes) throw new LengthMismatchError(expectedBytes, received);
         batch.push(buffer);
         batchBytes += buffer.length;
         if (batchBytes >= WRITE_BATCH_BYTES) await flush();

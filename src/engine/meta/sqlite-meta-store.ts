@@ -634,18 +634,21 @@ class SqliteTx implements MetaWriter {
     const unique = [...new Set(blockIds)];
     for (let i = 0; i < unique.length; i += FOOTPRINT_BATCH) {
       const batch = unique.slice(i, i + FOOTPRINT_BATCH);
-      // One statement whatever the batch size: the ids travel as a JSON array.
-      const rows = this.#stmt('SELECT block_id, extent_id, offset, length FROM chunks WHERE block_id IN (SELECT value FROM json_each(?)) ORDER BY block_id, idx')
-        .all(JSON.stringify(batch)) as Row[];
+      // One statement whatever the batch size: the ids travel as a JSON array. A block of one inline
+      // piece (schema 3) carries its bytes in blocks.data and joins no chunk rows.
+      const rows = this.#stmt(
+        `SELECT b.block_id, b.size_bytes, b.data IS NOT NULL AS in_block, c.extent_id, c.offset, c.length
+         FROM blocks b LEFT JOIN chunks c ON c.block_id = b.block_id AND b.data IS NULL
+         WHERE b.block_id IN (SELECT value FROM json_each(?)) ORDER BY b.block_id, c.idx`,
+      ).all(JSON.stringify(batch)) as Row[];
       for (const r of rows) {
+        const inBlock = r.in_block === 1;
+        if (!inBlock && r.length === null) continue; // an empty block: no bytes anywhere
         const footprint = footprintOf(byBlock, r.block_id as number);
-        if (r.extent_id === null) footprint.inlineBytes += r.length as number;
+        if (inBlock) footprint.inlineBytes += r.size_bytes as number;
+        else if (r.extent_id === null) footprint.inlineBytes += r.length as number;
         else footprint.chunks.push({ extentId: r.extent_id as number, offset: r.offset as number, length: r.length as number });
       }
-      // Schema 3: blocks of one inline piece keep their bytes in blocks.data, with no chunk rows.
-      const inline = this.#stmt('SELECT block_id, size_bytes FROM blocks WHERE block_id IN (SELECT value FROM json_each(?)) AND data IS NOT NULL')
-        .all(JSON.stringify(batch)) as Row[];
-      for (const r of inline) footprintOf(byBlock, r.block_id as number).inlineBytes += r.size_bytes as number;
     }
     return [...byBlock.values()];
   }
@@ -792,7 +795,7 @@ function toBucket(row: Row): BucketRecord {
 const ENTRY_COLUMNS = 'bucket_id, name, sub, tag, content_id, size_bytes, expires_ms, attrs, page_object, page_view';
 const ENTRY_COLUMNS_OF_E = ENTRY_COLUMNS.split(', ').map((column) => `e.${column}`).join(', ');
 type EntryRow = [number, string, string, number, number | null, number, number | null, string, number | null, number | null];
-const ENTRY_COLUMN_COUNT = 10;
+const ENTRY_COLUMN_COUNT = ENTRY_COLUMNS.split(', ').length;
 
 function toEntry(row: readonly [...EntryRow, ...unknown[]]): EntryRecord {
   return {
