@@ -67,6 +67,36 @@ test('many updates in flight are all hashed, in order (backpressure waits, loses
   }
 });
 
+test('concurrent updates of one session, each spanning several slots, are hashed in call order', async () => {
+  const worker = new Md5Worker();
+  try {
+    // 12 updates of 2.5 slots each: far more than the worker's slots, so updates wait for slots midway.
+    const pieces = Array.from({ length: 12 }, () => randomBytes(5 * BUFFER_BYTES / 2));
+    const session = worker.start();
+    const other = worker.start();
+    const otherData = randomBytes(3 * BUFFER_BYTES);
+    await Promise.all([...pieces.map((piece) => session.update([piece])), other.update([otherData])]);
+    assert.equal(await session.digest(), md5(...pieces));
+    assert.equal(await other.digest(), md5(otherData));
+  } finally {
+    await worker.close();
+  }
+});
+
+test('a digest asked for before its updates finished covers all of them', async () => {
+  const worker = new Md5Worker();
+  try {
+    const pieces = Array.from({ length: 6 }, () => randomBytes(2 * BUFFER_BYTES + 5));
+    const session = worker.start();
+    const updates = pieces.map((piece) => session.update([piece]));
+    const digest = session.digest();
+    await Promise.all(updates);
+    assert.equal(await digest, md5(...pieces));
+  } finally {
+    await worker.close();
+  }
+});
+
 test('after close, an open session fails and the next session runs on a new worker', async () => {
   const worker = new Md5Worker();
   const stale = worker.start();

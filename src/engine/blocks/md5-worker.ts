@@ -9,50 +9,60 @@
 //
 // Protocol (one worker, many sessions). A worker receives messages in order, so a session's bytes are
 // hashed in the order they were sent, and its digest comes after all of them:
-//   main → worker  { id, bytes, length }  hash bytes[0, length) next; bytes (an ArrayBuffer) is transferred
-//   main → worker  { id, digest: true }   reply with the digest and forget the session
-//   main → worker  { id, drop: true }     forget the session (its write failed)
-//   worker → main  { done, length }       done is that ArrayBuffer, transferred back once hashed
-//   worker → main  { id, md5 }            the digest, base64
+//   main → worker  { id, slot, length }  hash slot's first length bytes next
+//   main → worker  { id, digest: true }  reply with the digest and forget the session
+//   main → worker  { id, drop: true }    forget the session (its write failed)
+//   worker → main  { slot }              that slot is hashed and free again
+//   worker → main  { id, md5 }           the digest, base64
 //
-// Buffers. update() copies the caller's pieces into buffers of BUFFER_BYTES (the caller keeps its own
-// pieces: they are socket reads, or a write in flight) and transfers them. The worker sends each one back
-// when it has hashed it, and it becomes a spare for the next copy. Two things were measured and rejected:
-// - Letting the worker drop the buffers. Their memory then waited for a garbage collection in a worker that
+// Slots. Each worker shares one SharedArrayBuffer of SLOT_COUNT slots of BUFFER_BYTES with this thread.
+// update() copies the caller's pieces into free slots (the caller keeps its own pieces: they are socket
+// reads, or a write in flight) and posts each filled slot's number; when no slot is free it waits for the
+// worker to give one back. Nothing is allocated or transferred per message.
+// Measured against the previous design, which transferred (moved) a 256 KiB ArrayBuffer to the worker and
+// back for every 256 KiB hashed (a fresh server, three 256 MiB uploads of 8 MiB blocks with 4 in flight,
+// the two builds alternating; CPU per thread from /proc/PID/task/*/stat): uploads 259–328 MiB/s against
+// 211–275, and V8's helper threads (garbage collection) 0.66–0.72 s against 0.89–0.93 s per three uploads;
+// `npm run bench -- --workloads big-blob`: 275 against 239 MiB/s, download and peak RSS unchanged.
+// Every transfer registers the buffer as new external memory on the receiving side, and V8 counts external
+// memory when it decides to collect: the round trips alone doubled what the collector saw allocated.
+// Also measured and rejected, earlier:
+// - Letting the worker drop its buffers. Their memory then waited for a garbage collection in a worker that
 //   allocates almost nothing: peak RSS during a 256 MiB transfer rose from ~135 to ~199 MiB.
 // - Gathering bodies into these buffers and writing the disk from them (one copy instead of two). Writing
 //   the socket pieces as they came with writev, then copying them for the hash, was faster: 309–425 MiB/s
 //   against 198–406, falling from run to run (for a reason not pinned down: the pwrites themselves took longer).
 //
-// Sizes: 256 KiB buffers, at most 1 MiB queued and 4 spares keep this module's buffers near 2.5 MiB. With
-// 1 MiB buffers, 2 MiB queued and 3 spares, peak RSS over three uploads was 135–140 MiB against 129–139
-// (two servers each), at the same upload rate. The worker itself costs about 12 MiB of RSS once started.
+// Sizes: 8 slots of 256 KiB, 2 MiB per worker. The worker itself costs about 12 MiB of RSS once started.
 //
 // md5OnThisThread() gives the same session interface without the worker, for small bodies.
 //
 // Invariants:
-// - Bytes sent and not yet hashed stay near QUEUE_MAX_BYTES: update() waits past that, so a worker that
+// - Bytes sent and not yet hashed never exceed the slots: update() waits for a free one, so a worker that
 //   falls behind slows uploads instead of holding their bodies in memory.
+// - A session's updates run one after another (each waits for the previous), so even concurrent calls are
+//   hashed in call order.
 // - The worker keeps the process alive only while a session is open: it is unref'd when idle.
 // - If the worker dies, every open session fails (update and digest reject, so the write fails and nothing
-//   is committed), and the next session starts a new worker.
+//   is committed), and the next session starts a new worker with fresh slots.
 import { Worker } from 'node:worker_threads';
 import { createHash } from 'node:crypto';
 
 export const BUFFER_BYTES = 256 * 1024;
-const QUEUE_MAX_BYTES = 4 * BUFFER_BYTES;
-const SPARES_MAX = 4;
+const SLOT_COUNT = 8;
 
 const WORKER_SOURCE = `
-const { parentPort } = require('node:worker_threads');
+const { parentPort, workerData } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
+const slots = workerData.slots;
+const slotBytes = workerData.slotBytes;
 const sessions = new Map();
 parentPort.on('message', (message) => {
-  if (message.bytes !== undefined) {
+  if (message.slot !== undefined) {
     let hash = sessions.get(message.id);
     if (hash === undefined) sessions.set(message.id, (hash = createHash('md5')));
-    hash.update(new Uint8Array(message.bytes, 0, message.length));
-    parentPort.postMessage({ done: message.bytes, length: message.length }, [message.bytes]);
+    hash.update(new Uint8Array(slots, message.slot * slotBytes, message.length));
+    parentPort.postMessage({ slot: message.slot });
   } else if (message.digest) {
     const hash = sessions.get(message.id) ?? createHash('md5');
     sessions.delete(message.id);
@@ -72,8 +82,7 @@ export interface Md5Session {
 }
 
 interface WorkerReply {
-  done?: ArrayBuffer;
-  length?: number;
+  slot?: number;
   id?: number;
   md5?: string;
 }
@@ -88,16 +97,17 @@ export class Md5Worker {
   #nextId = 1;
   /** Sessions started and not yet digested or dropped: while any is open the worker keeps the process alive. */
   #openSessions = 0;
-  #queuedBytes = 0;
-  #spares: Buffer[] = [];
+  #shared: SharedArrayBuffer | undefined;
+  #freeSlots: number[] = [];
   readonly #digests = new Map<number, Waiter<string>>();
-  #roomWaiters: Array<Waiter<void>> = [];
+  #slotWaiters: Array<Waiter<number>> = [];
 
   /** A session hashed on the worker thread. */
   start(): Md5Session {
     const worker = this.#running();
     const id = this.#nextId++;
     let open = true;
+    let queue: Promise<void> = Promise.resolve();
     if (this.#openSessions++ === 0) worker.ref();
     const release = () => {
       if (!open) return;
@@ -105,17 +115,14 @@ export class Md5Worker {
       if (this.#worker === worker && --this.#openSessions === 0) worker.unref();
     };
     return {
-      update: async (pieces) => {
-        this.#checkAlive(worker);
-        for (const { buffer, length } of this.#copies(pieces)) {
-          this.#queuedBytes += length;
-          const bytes = buffer.buffer as ArrayBuffer;
-          worker.postMessage({ id, bytes, length }, [bytes]);
-        }
-        if (this.#queuedBytes > QUEUE_MAX_BYTES) await new Promise<void>((resolve, reject) => this.#roomWaiters.push({ resolve, reject }));
+      update: (pieces) => {
+        const sent = queue.then(() => this.#send(worker, id, pieces));
+        queue = sent.catch(() => undefined);
+        return sent;
       },
       digest: async () => {
         try {
+          await queue;
           this.#checkAlive(worker);
           return await new Promise<string>((resolve, reject) => {
             this.#digests.set(id, { resolve, reject });
@@ -145,52 +152,58 @@ export class Md5Worker {
     if (this.#worker !== worker) throw new Error('the MD5 worker of this session is gone');
   }
 
+  /** Copies pieces into slots and posts each to the worker, waiting for a free slot when there is none. */
+  async #send(worker: Worker, id: number, pieces: readonly Buffer[]): Promise<void> {
+    this.#checkAlive(worker);
+    const shared = this.#shared as SharedArrayBuffer;
+    let slot: number | undefined;
+    let length = 0;
+    for (const piece of pieces) {
+      for (let at = 0; at < piece.length;) {
+        slot ??= this.#freeSlots.pop() ?? await this.#slotFreed();
+        const copied = piece.copy(new Uint8Array(shared, slot * BUFFER_BYTES, BUFFER_BYTES), length, at);
+        at += copied;
+        length += copied;
+        if (length === BUFFER_BYTES) {
+          worker.postMessage({ id, slot, length });
+          slot = undefined;
+          length = 0;
+        }
+      }
+    }
+    if (slot !== undefined) worker.postMessage({ id, slot, length });
+  }
+
+  #slotFreed(): Promise<number> {
+    return new Promise<number>((resolve, reject) => this.#slotWaiters.push({ resolve, reject }));
+  }
+
   #running(): Worker {
     if (this.#worker) return this.#worker;
-    const worker = new Worker(WORKER_SOURCE, { eval: true });
+    // A fresh slot array per worker: a dead worker's slots may still be half hashed.
+    const slots = new SharedArrayBuffer(SLOT_COUNT * BUFFER_BYTES);
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { slots, slotBytes: BUFFER_BYTES } });
     worker.unref(); // referenced only while a session is open (start): an idle hasher never keeps the process alive
     worker.on('message', (reply: WorkerReply) => this.#onReply(reply));
     worker.on('error', (error) => this.#fail(worker, error));
     worker.on('exit', (code) => this.#fail(worker, new Error(`MD5 worker exited with code ${code}`)));
     this.#worker = worker;
+    this.#shared = slots;
+    this.#freeSlots = Array.from({ length: SLOT_COUNT }, (_, i) => i);
     return worker;
   }
 
   #onReply(reply: WorkerReply): void {
-    if (reply.done !== undefined) {
-      this.#queuedBytes -= reply.length ?? 0;
-      this.#spare(Buffer.from(reply.done));
-      while (this.#queuedBytes <= QUEUE_MAX_BYTES && this.#roomWaiters.length > 0) this.#roomWaiters.shift()?.resolve();
+    if (reply.slot !== undefined) {
+      const waiter = this.#slotWaiters.shift();
+      if (waiter) waiter.resolve(reply.slot);
+      else this.#freeSlots.push(reply.slot);
       return;
     }
     if (reply.id === undefined || reply.md5 === undefined) return;
     const waiter = this.#digests.get(reply.id);
     this.#digests.delete(reply.id);
     waiter?.resolve(reply.md5);
-  }
-
-  /** The pieces copied into buffers of BUFFER_BYTES (spares first), each filled up before the next. */
-  *#copies(pieces: readonly Buffer[]): Generator<{ buffer: Buffer; length: number }> {
-    let buffer: Buffer | undefined;
-    let length = 0;
-    for (const piece of pieces) {
-      for (let at = 0; at < piece.length;) {
-        buffer ??= this.#spares.pop() ?? Buffer.allocUnsafeSlow(BUFFER_BYTES);
-        const copied = piece.copy(buffer, length, at);
-        at += copied;
-        length += copied;
-        if (length === BUFFER_BYTES) {
-          yield { buffer, length };
-          buffer = undefined;
-          length = 0;
-        }
-      }
-    }
-    if (buffer && length > 0) yield { buffer, length };
-  }
-
-  #spare(buffer: Buffer): void {
-    if (this.#spares.length < SPARES_MAX) this.#spares.push(buffer);
   }
 
   #fail(worker: Worker, error: Error): void {
@@ -201,11 +214,12 @@ export class Md5Worker {
   #abandon(error: Error): void {
     this.#worker = undefined;
     this.#openSessions = 0;
-    this.#queuedBytes = 0;
+    this.#shared = undefined;
+    this.#freeSlots = [];
     for (const waiter of this.#digests.values()) waiter.reject(error);
     this.#digests.clear();
-    for (const waiter of this.#roomWaiters) waiter.reject(error);
-    this.#roomWaiters = [];
+    for (const waiter of this.#slotWaiters) waiter.reject(error);
+    this.#slotWaiters = [];
   }
 }
 
