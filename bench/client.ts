@@ -104,7 +104,7 @@ export class SignedBlobClient {
         },
         onChunk: (chunk: Buffer): void => {
           bodyBytes += chunk.length;
-          if (keepText) textChunks.push(chunk);
+          if (keepText) textChunks.push(Buffer.from(chunk)); // chunk is only lent (http-connection.ts)
           else if (sink.kind === 'stream') sink.onChunk(chunk);
         },
       };

@@ -60,7 +60,7 @@ async function sdkWriteThenGet(client: SignedBlobClient, container: ContainerCli
   const body = seededBytes(10_000, 12);
   await container.getBlockBlobClient('put-by-sdk').upload(body, body.length);
   const chunks: Buffer[] = [];
-  const bytes = await getBlob(client, 'wire-check', 'put-by-sdk', { kind: 'stream', onChunk: (chunk) => chunks.push(chunk) });
+  const bytes = await getBlob(client, 'wire-check', 'put-by-sdk', { kind: 'stream', onChunk: (chunk) => chunks.push(Buffer.from(chunk)) });
   assert.equal(bytes, body.length);
   assert.ok(Buffer.concat(chunks).equals(body), 'bench read different bytes');
 }
