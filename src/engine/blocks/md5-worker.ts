@@ -97,7 +97,8 @@ export class Md5Worker {
   #nextId = 1;
   /** Sessions started and not yet digested or dropped: while any is open the worker keeps the process alive. */
   #openSessions = 0;
-  #shared: SharedArrayBuffer | undefined;
+  /** The running worker's slots (replaced with each new worker). */
+  #slots = new SharedArrayBuffer(0);
   #freeSlots: number[] = [];
   readonly #digests = new Map<number, Waiter<string>>();
   #slotWaiters: Array<Waiter<number>> = [];
@@ -105,6 +106,7 @@ export class Md5Worker {
   /** A session hashed on the worker thread. */
   start(): Md5Session {
     const worker = this.#running();
+    const slots = this.#slots;
     const id = this.#nextId++;
     let open = true;
     let queue: Promise<void> = Promise.resolve();
@@ -116,7 +118,7 @@ export class Md5Worker {
     };
     return {
       update: (pieces) => {
-        const sent = queue.then(() => this.#send(worker, id, pieces));
+        const sent = queue.then(() => this.#send(worker, slots, id, pieces));
         queue = sent.catch(() => undefined);
         return sent;
       },
@@ -153,15 +155,14 @@ export class Md5Worker {
   }
 
   /** Copies pieces into slots and posts each to the worker, waiting for a free slot when there is none. */
-  async #send(worker: Worker, id: number, pieces: readonly Buffer[]): Promise<void> {
+  async #send(worker: Worker, slots: SharedArrayBuffer, id: number, pieces: readonly Buffer[]): Promise<void> {
     this.#checkAlive(worker);
-    const shared = this.#shared as SharedArrayBuffer;
     let slot: number | undefined;
     let length = 0;
     for (const piece of pieces) {
       for (let at = 0; at < piece.length;) {
         slot ??= this.#freeSlots.pop() ?? await this.#slotFreed();
-        const copied = piece.copy(new Uint8Array(shared, slot * BUFFER_BYTES, BUFFER_BYTES), length, at);
+        const copied = piece.copy(new Uint8Array(slots, slot * BUFFER_BYTES, BUFFER_BYTES), length, at);
         at += copied;
         length += copied;
         if (length === BUFFER_BYTES) {
@@ -188,7 +189,7 @@ export class Md5Worker {
     worker.on('error', (error) => this.#fail(worker, error));
     worker.on('exit', (code) => this.#fail(worker, new Error(`MD5 worker exited with code ${code}`)));
     this.#worker = worker;
-    this.#shared = slots;
+    this.#slots = slots;
     this.#freeSlots = Array.from({ length: SLOT_COUNT }, (_, i) => i);
     return worker;
   }
@@ -214,7 +215,6 @@ export class Md5Worker {
   #abandon(error: Error): void {
     this.#worker = undefined;
     this.#openSessions = 0;
-    this.#shared = undefined;
     this.#freeSlots = [];
     for (const waiter of this.#digests.values()) waiter.reject(error);
     this.#digests.clear();
