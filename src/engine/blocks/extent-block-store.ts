@@ -33,9 +33,9 @@ const READ_PIECE = 512 * 1024;
 const READ_AHEAD = 4;
 const WRITE_BATCH_BYTES = 1024 * 1024;
 /**
- * Measured with three 256 MiB uploads (8 MiB blocks, 4 in flight) on a fresh server, alternating with
- * and without, three pairs: 318–423 MiB/s against 272–401, every upload of a pair faster with; and
- * `npm run bench -- --workloads big-blob`: 361 against 295 MiB/s. With 2 MiB: 277–419, no better.
+ * Measured with three 256 MiB uploads (8 MiB blocks, 4 in flight) on a fresh server, four runs with and
+ * four without, alternating: 303–412 MiB/s (median 341) against 262–368 (median 320); and
+ * `npm run bench -- --workloads big-blob`: 361 against 295 MiB/s. Every 2 MiB measured the same as 4.
  */
 const EARLY_SYNC_BYTES = 4 * 1024 * 1024;
 /** Bodies from this size on are hashed on the MD5 worker; below it a message round trip costs more than the hash. */
