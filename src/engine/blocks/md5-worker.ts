@@ -185,7 +185,10 @@ export class Md5Worker {
     const slots = new SharedArrayBuffer(SLOT_COUNT * BUFFER_BYTES);
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { slots, slotBytes: BUFFER_BYTES } });
     worker.unref(); // referenced only while a session is open (start): an idle hasher never keeps the process alive
-    worker.on('message', (reply: WorkerReply) => this.#onReply(reply));
+    // A worker that was closed or died may still deliver replies; its slot numbers are not this worker's.
+    worker.on('message', (reply: WorkerReply) => {
+      if (this.#worker === worker) this.#onReply(reply);
+    });
     worker.on('error', (error) => this.#fail(worker, error));
     worker.on('exit', (code) => this.#fail(worker, new Error(`MD5 worker exited with code ${code}`)));
     this.#worker = worker;
