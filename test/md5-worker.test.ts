@@ -1,5 +1,6 @@
 // Md5Worker: the digests it computes off-thread equal node:crypto's on this thread, whatever the piece
-// sizes and however sessions interleave; failed writes drop their session; a closed worker is replaced.
+// sizes and however sessions interleave; a session's concurrent updates are hashed in call order; failed
+// writes drop their session; a closed worker is replaced.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
