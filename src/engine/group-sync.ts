@@ -9,6 +9,11 @@ export class GroupSync {
 
   constructor(private readonly flush: () => Promise<void>) {}
 
+  /** A round is running (callers of sync() now would wait for the next one). */
+  get busy(): boolean {
+    return this.#running !== undefined;
+  }
+
   sync(): Promise<void> {
     if (!this.#running) {
       this.#running = this.#round();
